@@ -16,6 +16,10 @@ import (
 // control files do not appear by themselves and writes must create them.
 type fsOps struct {
 	fake bool
+	// log records every write as "path=value" (fake roots only).
+	log *[]string
+	// failOn makes writes to this file name fail with EINVAL (fake roots only).
+	failOn string
 }
 
 // writeFile writes one cgroup control file.
@@ -25,6 +29,14 @@ func (o fsOps) writeFile(dir, file, value string) error {
 		flags |= os.O_CREATE
 	}
 	p := filepath.Join(dir, file)
+	if o.fake {
+		if o.log != nil {
+			*o.log = append(*o.log, p+"="+value)
+		}
+		if file == o.failOn {
+			return fmt.Errorf("write %q to %s: %w", value, p, unix.EINVAL)
+		}
+	}
 	f, err := os.OpenFile(p, flags, 0o644)
 	if err != nil {
 		return err

@@ -41,7 +41,9 @@ func LimitsRequested(res *specs.LinuxResources) []string {
 		return nil
 	}
 	var out []string
-	ws, _ := planV1(res)
+	noUnified := *res
+	noUnified.Unified = nil
+	ws, _ := planV1(&noUnified)
 	seen := map[string]bool{}
 	for _, w := range ws {
 		if !seen[w.field] {
