@@ -10,6 +10,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/tekapo/tekapo/libcontainer/cgroups/devices"
 	"github.com/tekapo/tekapo/libcontainer/configs"
+	"golang.org/x/sys/unix"
 )
 
 // Create implements Manager: directories on every hierarchy, then every
@@ -36,14 +37,23 @@ type hierarchyDir struct{ root, dir string }
 
 func (m *manager) makeDirs(created *[]hierarchyDir) error {
 	for _, h := range m.hierarchies() {
-		made, err := mkdirAll(h.root, h.dir)
-		for _, d := range made {
-			*created = append(*created, hierarchyDir{h.root, d})
+		var err error
+		// A concurrent Destroy under the same parent may remove a level
+		// while it is being prepared: start over on ENOENT.
+		for attempt := 0; attempt < 5; attempt++ {
+			var made []string
+			made, err = mkdirAll(h.root, h.dir)
+			for _, d := range made {
+				*created = append(*created, hierarchyDir{h.root, d})
+			}
+			if err == nil {
+				err = m.prepare(h)
+			}
+			if !errors.Is(err, unix.ENOENT) {
+				break
+			}
 		}
 		if err != nil {
-			return err
-		}
-		if err := m.prepare(h); err != nil {
 			return err
 		}
 	}

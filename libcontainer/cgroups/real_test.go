@@ -128,7 +128,7 @@ func TestRealSetLiveLimits(t *testing.T) {
 }
 
 func TestRealDevices(t *testing.T) {
-	m, _ := realCgroup(t, &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{
+	m, cfg := realCgroup(t, &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{
 		{Allow: false, Access: "rwm"},
 		{Allow: true, Type: "c", Major: i64(1), Minor: i64(3), Access: "rw"}, // /dev/null
 	}})
@@ -136,12 +136,27 @@ func TestRealDevices(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := startChild(t, m, "", "/bin/sh", "-c",
-		`read x; for d in null zero; do if (exec 3</dev/$d) 2>/dev/null; then echo $d-ok; else echo $d-denied; fi; done`)
+		`read x; for d in null zero; do if (exec 3</dev/$d) 2>&-; then echo $d-ok; else echo $d-denied; fi; done`)
 	if err := c.wait(t, 10*time.Second); err != nil {
 		t.Fatalf("child: %v %q", err, c.out)
 	}
 	if out := c.out.String(); !strings.Contains(out, "null-ok") || !strings.Contains(out, "zero-denied") {
 		t.Fatalf("device access: %q, want null-ok and zero-denied", out)
+	}
+	// Set replaces the rules of the live cgroup.
+	if err := m.Set(&configs.Cgroup{Path: cfg.Path, Resources: &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{
+		{Allow: false, Access: "rwm"},
+		{Allow: true, Type: "c", Major: i64(1), Minor: i64(5), Access: "r"}, // /dev/zero
+	}}}); err != nil {
+		t.Fatal(err)
+	}
+	c = startChild(t, m, "", "/bin/sh", "-c",
+		`read x; for d in null zero; do if (exec 3</dev/$d) 2>&-; then echo $d-ok; else echo $d-denied; fi; done`)
+	if err := c.wait(t, 10*time.Second); err != nil {
+		t.Fatalf("child: %v %q", err, c.out)
+	}
+	if out := c.out.String(); !strings.Contains(out, "null-denied") || !strings.Contains(out, "zero-ok") {
+		t.Fatalf("device access after Set: %q, want null-denied and zero-ok", out)
 	}
 }
 
