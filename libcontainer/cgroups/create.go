@@ -219,6 +219,9 @@ func (m *manager) writeOne(w write) error {
 	if w.alt != "" && !exists(filepath.Join(dir, file)) && exists(filepath.Join(dir, w.alt)) {
 		file, value = w.alt, w.altValue
 	}
+	if w.optional && !m.ops.fake && !exists(filepath.Join(dir, file)) {
+		return nil
+	}
 	err := m.ops.writeFile(dir, file, value)
 	if errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("%s is not supported by this kernel", file)

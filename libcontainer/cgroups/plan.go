@@ -17,6 +17,8 @@ type write struct {
 	// (blkio.weight vs blkio.bfq.weight ...).
 	alt      string
 	altValue string
+	// optional writes are skipped when the kernel lacks the file.
+	optional bool
 }
 
 func itoa(v int64) string              { return strconv.FormatInt(v, 10) }

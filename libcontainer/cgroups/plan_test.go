@@ -26,6 +26,7 @@ func sameList(t *testing.T, got, want []string) {
 func TestPlanV1(t *testing.T) {
 	r := &specs.LinuxResources{
 		Memory: &specs.LinuxMemory{Limit: i64(64 << 20), Reservation: i64(32 << 20), Swap: i64(128 << 20),
+			//lint:ignore SA1019 checks that the deprecated field is ignored
 			Kernel: i64(1 << 20), KernelTCP: i64(2 << 20), Swappiness: u64(10), DisableOOMKiller: boolp(true)},
 		CPU: &specs.LinuxCPU{Shares: u64(512), Quota: i64(50000), Period: u64(100000), Burst: u64(1000),
 			RealtimeRuntime: i64(950), RealtimePeriod: u64(1000), Cpus: "0-1", Mems: "0", Idle: i64(1)},
@@ -100,7 +101,9 @@ func TestPlanV1Errors(t *testing.T) {
 func TestPlanV2(t *testing.T) {
 	r := &specs.LinuxResources{
 		Memory: &specs.LinuxMemory{Limit: i64(64 << 20), Reservation: i64(32 << 20), Swap: i64(96 << 20),
-			Swappiness: u64(10), DisableOOMKiller: boolp(true), Kernel: i64(1)},
+			Swappiness: u64(10), DisableOOMKiller: boolp(true),
+			//lint:ignore SA1019 checks that the deprecated field is ignored
+			Kernel: i64(1)},
 		CPU:  &specs.LinuxCPU{Shares: u64(1024), Quota: i64(50000), Period: u64(100000), Burst: u64(1000), Idle: i64(1), Cpus: "1", Mems: "0"},
 		Pids: &specs.LinuxPids{Limit: i64(-1)},
 		BlockIO: &specs.LinuxBlockIO{Weight: u16(500),

@@ -53,8 +53,11 @@ func memoryV1(m *specs.LinuxMemory) ([]write, error) {
 	}
 	// memory.kernel is ignored: kernel memory limits are deprecated since
 	// Linux 5.4 and fail on recent kernels (runc >= 1.2 ignores them too).
+	// memory.kernelTCP is written when the kernel still has the file
+	// (v1 only) and ignored otherwise.
 	if m.KernelTCP != nil && *m.KernelTCP != 0 {
-		w("memory.kernelTCP", "memory.kmem.tcp.limit_in_bytes", *m.KernelTCP)
+		ws = append(ws, write{field: "memory.kernelTCP", ctrl: "memory", file: "memory.kmem.tcp.limit_in_bytes",
+			value: itoa(*m.KernelTCP), optional: true})
 	}
 	if m.Swappiness != nil {
 		if *m.Swappiness > 100 {
