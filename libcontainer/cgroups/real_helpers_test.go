@@ -33,6 +33,9 @@ func TestMain(m *testing.M) {
 // childMain waits for "go" on stdin (sent once it is in its cgroup), then
 // runs mode.
 func childMain(mode string) int {
+	if strings.HasPrefix(mode, "rootless:") {
+		return rootlessChild(strings.TrimPrefix(mode, "rootless:"))
+	}
 	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
 		return 3
 	}
@@ -219,4 +222,20 @@ func skipUnlessV2(t *testing.T, h *hierarchies) {
 	if h.layout != LayoutV2 {
 		t.Skipf("pure cgroup v2 not available: %s host", h.layout)
 	}
+}
+
+// rootlessChild runs as an unprivileged user: New with a pids limit must
+// fail naming it; without limits Create/Apply/Destroy must not fail.
+func rootlessChild(path string) int {
+	limit := int64(5)
+	_, err := New(&configs.Cgroup{Path: path, Rootless: true,
+		Resources: &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: &limit}}})
+	fmt.Printf("with-limit: %v\n", err)
+	m, err := New(&configs.Cgroup{Path: path, Rootless: true})
+	if err != nil {
+		fmt.Printf("no-limit new: %v\n", err)
+		return 1
+	}
+	fmt.Printf("no-limit: create=%v apply=%v destroy=%v\n", m.Create(), m.Apply(os.Getpid()), m.Destroy())
+	return 0
 }

@@ -2,6 +2,7 @@ package cgroups
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -278,4 +279,44 @@ func TestRealV2Files(t *testing.T) {
 		}
 	}
 	_ = cfg
+}
+
+func TestRealRootless(t *testing.T) {
+	h := requireRoot(t)
+	// The binary must be reachable by an unprivileged user.
+	dir, err := os.MkdirTemp("", "tekapo-cgtest-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	bin := filepath.Join(dir, "cgroups.test")
+	data, err := os.ReadFile(os.Args[0])
+	if err == nil {
+		err = os.WriteFile(bin, data, 0o755)
+	}
+	if err == nil {
+		err = os.Chmod(dir, 0o755)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent := fmt.Sprintf("/tekapo-test-%d-rootless", os.Getpid())
+	t.Cleanup(func() { assertGone(t, h, parent) })
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), childEnv+"=rootless:"+parent+"/c")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("rootless child: %v: %s", err, out)
+	}
+	want := []string{
+		"with-limit: rootless container asks for pids.limit but cgroup ",
+		"is not writable (not delegated to this user)",
+		"no-limit: create=<nil> apply=<nil> destroy=<nil>",
+	}
+	for _, w := range want {
+		if !strings.Contains(string(out), w) {
+			t.Errorf("rootless child output %q lacks %q", out, w)
+		}
+	}
 }
