@@ -244,7 +244,9 @@ func (m *manager) Set(cfg *configs.Cgroup) error {
 	if err := m.apply(ws, cfg.Resources); err != nil {
 		return err
 	}
-	m.cfg.Resources = cfg.Resources
+	if cfg.Resources != nil {
+		m.cfg.Resources = cfg.Resources
+	}
 	return nil
 }
 

@@ -320,3 +320,28 @@ func TestRealRootless(t *testing.T) {
 		}
 	}
 }
+
+// The kernel wants memory+swap >= memory at every moment: raising and
+// lowering both must work whatever the order of the writes.
+func TestRealSetMemoryAndSwapOrder(t *testing.T) {
+	mib := func(n int64) *int64 { v := n << 20; return &v }
+	m, cfg := realCgroup(t, &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: mib(64), Swap: mib(64)}})
+	if err := m.Create(); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int64{128, 32, 256} {
+		swap := n
+		if m.Paths()["memory"] == "" { // v2: swap beyond memory
+			swap = n * 2
+		}
+		err := m.Set(&configs.Cgroup{Path: cfg.Path, Resources: &specs.LinuxResources{
+			Memory: &specs.LinuxMemory{Limit: mib(n), Swap: mib(swap)}}})
+		if err != nil {
+			t.Fatalf("set memory %dMiB swap %dMiB: %v", n, swap, err)
+		}
+		st, err := m.Stats()
+		if err != nil || st.Memory.Usage.Limit != uint64(n<<20) {
+			t.Fatalf("memory limit %d after Set %dMiB, %v", st.Memory.Usage.Limit, n, err)
+		}
+	}
+}
