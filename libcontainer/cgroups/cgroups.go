@@ -13,6 +13,26 @@
 //
 // A Manager is rebuilt from the same Config by later commands (state, kill,
 // delete), so New must not touch the filesystem beyond detecting the layout.
+//
+// Decisions (see the tests for the exact files written):
+//   - Layout: v1 (v1 controllers only), hybrid (v1 controllers + a cgroup2
+//     mount, e.g. /sys/fs/cgroup/unified) or v2 (cgroup2 only). On hybrid
+//     hosts every limit goes to the v1 controllers; the container also gets
+//     a directory (and its processes) in the unified hierarchy.
+//   - A limit this host cannot apply (e.g. hugepageLimits when hugetlb is
+//     only on the v2 side of a hybrid host) fails Create with a one-line
+//     error naming the OCI field; Create then removes what it made.
+//   - memory.kernel is ignored (deprecated since Linux 5.4, as runc >= 1.2);
+//     memory.kernelTCP is written on v1 when the kernel has the file, else
+//     ignored. swappiness and disableOOMKiller are v1-only and ignored on v2
+//     (as runc). realtime*, blockIO leafWeight and network fail on v2;
+//     unified fails on v1/hybrid.
+//   - Devices: v1 writes "a" to devices.deny then each rule in order; v2
+//     attaches an eBPF program (package devices) whose logic is the pure-Go
+//     devices.Allowed: last matching rule wins, default deny.
+//   - Rootless without limits: Create/Apply/Destroy never fail; with limits,
+//     New fails unless the cgroups are writable (delegated).
+//   - The systemd driver is not supported.
 package cgroups
 
 import (
