@@ -10,6 +10,7 @@ import (
 type asm struct {
 	insns  []asmInsn
 	labels map[string]int
+	n      int
 }
 
 // asmInsn is an instruction whose jump targets are labels ("" = next).
@@ -19,6 +20,12 @@ type asmInsn struct {
 }
 
 func newAsm() *asm { return &asm{labels: map[string]int{}} }
+
+// fresh returns a label name not used before.
+func (a *asm) fresh(prefix string) string {
+	a.n++
+	return fmt.Sprintf("%s_%d", prefix, a.n)
+}
 
 // label names the position of the next instruction.
 func (a *asm) label(name string) { a.labels[name] = len(a.insns) }

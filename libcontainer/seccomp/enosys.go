@@ -30,9 +30,18 @@ const (
 // x32SyscallBit marks x32 syscall numbers on AUDIT_ARCH_X86_64.
 const x32SyscallBit = 0x40000000
 
+// privateFrom is where arch-private syscall numbers start: x32's compat
+// entries (512 and up) and ARM's __ARM_NR_BASE calls. New kernel syscalls
+// get numbers below it, so the stub only looks below it.
+var privateFrom = map[specs.Arch]uint32{
+	specs.ArchX32: x32SyscallBit + 512,
+	specs.ArchARM: 0x0f0000,
+}
+
 // archLimit is what the stub checks for one ABI.
 type archLimit struct {
-	max    uint32 // highest syscall number the profile names
+	max    uint32 // highest ordinary syscall number the profile names
+	upper  uint32 // first arch-private number, or 0 when there is none
 	clone3 int64  // clone3 number to answer ENOSYS, or -1
 }
 
@@ -74,17 +83,21 @@ func limitFor(a specs.Arch, calls []specs.LinuxSyscall) (archLimit, bool) {
 	if err != nil {
 		return archLimit{}, false
 	}
+	upper := privateFrom[a]
 	max, found, clone3Named := int64(-1), false, false
 	for _, c := range calls {
 		for _, name := range c.Names {
 			clone3Named = clone3Named || name == "clone3"
 			nr, err := libseccomp.GetSyscallFromNameByArch(name, sa)
-			if err == nil && nr >= 0 && int64(nr) > max {
+			if err != nil || nr < 0 || (upper != 0 && uint32(nr) >= upper) {
+				continue
+			}
+			if int64(nr) > max {
 				max, found = int64(nr), true
 			}
 		}
 	}
-	l := archLimit{max: uint32(max), clone3: -1}
+	l := archLimit{max: uint32(max), upper: upper, clone3: -1}
 	if nr, err := libseccomp.GetSyscallFromNameByArch("clone3", sa); err == nil && !clone3Named && int64(nr) <= max {
 		l.clone3 = int64(nr)
 	}
@@ -143,13 +156,20 @@ func emitGroup(a *asm, g auditGroup, i int) {
 	}
 }
 
-// emitCheck answers ENOSYS above the limit (and for clone3), else goes on
-// to the main program.
+// emitCheck answers ENOSYS between the limit and the private range (and
+// for clone3), else goes on to the main program.
 func emitCheck(a *asm, l *archLimit) {
 	if l.clone3 >= 0 {
 		a.jump(unix.BPF_JEQ, uint32(l.clone3), "enosys", "")
 	}
-	a.jump(unix.BPF_JGT, l.max, "enosys", "main")
+	if l.upper == 0 {
+		a.jump(unix.BPF_JGT, l.max, "enosys", "main")
+		return
+	}
+	above := a.fresh("above")
+	a.jump(unix.BPF_JGT, l.max, above, "main")
+	a.label(above)
+	a.jump(unix.BPF_JGE, l.upper, "main", "enosys")
 }
 
 // groupByAudit merges ABIs sharing an AUDIT_ARCH value, in a fixed order.
