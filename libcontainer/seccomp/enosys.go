@@ -84,7 +84,7 @@ func limitFor(a specs.Arch, calls []specs.LinuxSyscall) (archLimit, bool) {
 		return archLimit{}, false
 	}
 	upper := privateFrom[a]
-	max, found, clone3Named := int64(-1), false, false
+	last, found, clone3Named := int64(-1), false, false
 	for _, c := range calls {
 		for _, name := range c.Names {
 			clone3Named = clone3Named || name == "clone3"
@@ -92,13 +92,13 @@ func limitFor(a specs.Arch, calls []specs.LinuxSyscall) (archLimit, bool) {
 			if err != nil || nr < 0 || (upper != 0 && uint32(nr) >= upper) {
 				continue
 			}
-			if int64(nr) > max {
-				max, found = int64(nr), true
+			if int64(nr) > last {
+				last, found = int64(nr), true
 			}
 		}
 	}
-	l := archLimit{max: uint32(max), upper: upper, clone3: -1}
-	if nr, err := libseccomp.GetSyscallFromNameByArch("clone3", sa); err == nil && !clone3Named && int64(nr) <= max {
+	l := archLimit{max: uint32(last), upper: upper, clone3: -1}
+	if nr, err := libseccomp.GetSyscallFromNameByArch("clone3", sa); err == nil && !clone3Named && int64(nr) <= last {
 		l.clone3 = int64(nr)
 	}
 	return l, found
