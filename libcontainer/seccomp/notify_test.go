@@ -1,0 +1,174 @@
+package seccomp
+
+import (
+	"encoding/json"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"syscall"
+	"testing"
+	"unsafe"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// seccompNotif is struct seccomp_notif (x/sys has the ioctl numbers only).
+type seccompNotif struct {
+	ID    uint64
+	Pid   uint32
+	Flags uint32
+	Nr    int32
+	Arch  uint32
+	IP    uint64
+	Args  [6]uint64
+}
+
+// seccompNotifResp is struct seccomp_notif_resp.
+type seccompNotifResp struct {
+	ID    uint64
+	Val   int64
+	Error int32
+	Flags uint32
+}
+
+// agentReport is what the test agent saw.
+type agentReport struct {
+	state specs.ContainerProcessState
+	nrs   []int32
+	err   error
+}
+
+// runAgent accepts one connection, takes the state and listener fd, and
+// answers two notifications: the first with EXDEV, the second by letting
+// the syscall run.
+func runAgent(l *net.UnixListener, done chan<- agentReport) {
+	var rep agentReport
+	defer func() { done <- rep }()
+	fd, err := acceptListener(l, &rep.state)
+	if err != nil {
+		rep.err = err
+		return
+	}
+	defer unix.Close(fd)
+	answers := []seccompNotifResp{{Error: -int32(unix.EXDEV)}, {Flags: unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE}}
+	for _, resp := range answers {
+		var req seccompNotif
+		if err := notifIoctl(fd, unix.SECCOMP_IOCTL_NOTIF_RECV, unsafe.Pointer(&req)); err != nil {
+			rep.err = err
+			return
+		}
+		rep.nrs = append(rep.nrs, req.Nr)
+		resp.ID = req.ID
+		if err := notifIoctl(fd, unix.SECCOMP_IOCTL_NOTIF_SEND, unsafe.Pointer(&resp)); err != nil {
+			rep.err = err
+			return
+		}
+	}
+}
+
+// acceptListener reads one runc-style message: state JSON + SCM_RIGHTS fd.
+func acceptListener(l *net.UnixListener, st *specs.ContainerProcessState) (int, error) {
+	conn, err := l.AcceptUnix()
+	if err != nil {
+		return -1, err
+	}
+	defer conn.Close()
+	buf, oob := make([]byte, 64<<10), make([]byte, unix.CmsgSpace(4))
+	n, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
+	if err != nil {
+		return -1, err
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return -1, errors.New("no control message")
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		return -1, errors.New("no fd in control message")
+	}
+	return fds[0], json.Unmarshal(buf[:n], st)
+}
+
+func notifIoctl(fd int, req uint, arg unsafe.Pointer) error {
+	for {
+		_, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), uintptr(req), uintptr(arg))
+		if e != unix.EINTR {
+			if e != 0 {
+				return e
+			}
+			return nil
+		}
+	}
+}
+
+// TestNotifyRoundTrip: the child loads a NOTIFY filter for mkdir, sends
+// the listener to an agent with SendToListener, and the agent decides the
+// outcome of each mkdir. Once plain, once with WAIT_KILLABLE_RECV.
+func TestNotifyRoundTrip(t *testing.T) {
+	t.Run("plain", func(t *testing.T) { notifyRoundTrip(t, nil) })
+	t.Run("wait-killable-recv", func(t *testing.T) {
+		f := specs.LinuxSeccompFlagWaitKillableRecv
+		if !slices.Contains(SupportedFlags(), string(f)) {
+			t.Skip("kernel lacks SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (Linux 5.19+)")
+		}
+		notifyRoundTrip(t, []specs.LinuxSeccompFlag{f})
+	})
+}
+
+func notifyRoundTrip(t *testing.T, flags []specs.LinuxSeccompFlag) {
+	dir := t.TempDir()
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	p := mustCompile(t, &specs.LinuxSeccomp{
+		DefaultAction: specs.ActAllow, ListenerPath: sock, ListenerMetadata: "meta-42", Flags: flags,
+		Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActNotify}},
+	})
+	if !p.Notify {
+		t.Fatal("program does not ask for a listener")
+	}
+	done := make(chan agentReport, 1)
+	go runAgent(l, done)
+	r := runChild(t, p, dir, "mkdir1", "mkdir2", "getpid")
+	r.expect(t, map[string]string{"mkdir1": "EXDEV", "mkdir2": "ok", "getpid": "ok"})
+	rep := <-done
+	if rep.err != nil {
+		t.Fatalf("agent: %v", rep.err)
+	}
+	checkAgentState(t, rep)
+	if _, err := os.Stat(filepath.Join(dir, "one")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("denied mkdir created the directory (stat: %v)", err)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "two")); err != nil || !fi.IsDir() {
+		t.Errorf("continued mkdir did not create the directory: %v", err)
+	}
+}
+
+func checkAgentState(t *testing.T, rep agentReport) {
+	t.Helper()
+	if !reflect.DeepEqual(rep.state.Fds, []string{"seccompFd"}) {
+		t.Errorf("fds = %q, want [seccompFd]", rep.state.Fds)
+	}
+	if rep.state.Metadata != "meta-42" || rep.state.Pid == 0 || rep.state.State.ID != "seccomp-test" {
+		t.Errorf("unexpected state %+v", rep.state)
+	}
+	want := []int32{unix.SYS_MKDIRAT, unix.SYS_MKDIRAT}
+	if !reflect.DeepEqual(rep.nrs, want) {
+		t.Errorf("agent saw syscalls %v, want %v", rep.nrs, want)
+	}
+}
+
+// TestSendToListenerNoAgent: a missing socket is a one-line error.
+func TestSendToListenerNoAgent(t *testing.T) {
+	err := SendToListener(filepath.Join(t.TempDir(), "none.sock"), specs.ContainerProcessState{}, 0)
+	if err == nil || !errors.Is(err, syscall.ENOENT) {
+		t.Fatalf("got %v, want ENOENT", err)
+	}
+}
