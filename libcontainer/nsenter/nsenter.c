@@ -1,0 +1,226 @@
+/*
+ * tekapo's bootstrap: the part of `tekapo init` that runs before the Go runtime.
+ *
+ * Why C: setns(2) into a user or mount namespace needs a single-threaded
+ * caller, and unshare(CLONE_NEWUSER) too; the Go runtime starts threads before
+ * main. So the re-executed binary does its namespace work here, in a
+ * constructor that runs while the process is still single-threaded, then
+ * forks the container's init, in which the Go runtime starts normally.
+ *
+ *   tekapo (Go, the caller) --exec--> A: this file --fork--> B: init (Go)
+ *
+ * A joins the namespaces given by path, unshares the new ones (user first,
+ * so the others are owned by it), and forks B, because a new pid or time
+ * namespace only applies to children. A never starts the Go runtime: it
+ * reports B's pid and exits. Everything else (cgroup namespace, mounts,
+ * pivot_root, credentials, seccomp) is Go code in B: see
+ * libcontainer/sync.go for the messages that follow.
+ *
+ * Protocol on the socket whose fd number is in $_TEKAPO_INITPIPE:
+ *
+ * | # | direction | bytes                         | meaning                                  |
+ * |---|-----------|-------------------------------|------------------------------------------|
+ * | 1 | parent->A | u32 n, n bytes "key=value\0"* | bootstrap (keys below)                   |
+ * | 2 | A->parent | 'U'                           | A is in its new user ns: write id maps   |
+ * | 3 | parent->A | 'u'                           | maps written                             |
+ * | 4 | A->parent | 'P', u32 pid                  | B forked (pid in the caller's pid ns)    |
+ * | 5 | A->parent | 'E', u32 n, n bytes           | A failed with this message; A exits 1    |
+ *
+ * Keys: oom=N (oom_score_adj, set before a user ns makes it impossible);
+ * join=TYPE:PATH (setns, TYPE as in config.json); clone=FLAGS (CLONE_NEW*
+ * to create, decimal; cgroup is left to B, after it joined its cgroup);
+ * timens=TEXT (written to /proc/self/timens_offsets).
+ * Integers are native-endian. B starts only once A has sent 'P'.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#define MAX_JOIN 16
+
+static int sync_fd = -1;
+
+static void write_all(const void *buf, size_t n)
+{
+	const char *p = buf;
+	while (n > 0) {
+		ssize_t w = write(sync_fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			_exit(1);
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static int read_all(void *buf, size_t n)
+{
+	char *p = buf;
+	while (n > 0) {
+		ssize_t r = read(sync_fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* fail reports a one-line error (with errno's text when saved >= 0) and exits. */
+static void fail(int saved, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if (saved >= 0 && (size_t)n < sizeof(msg))
+		n += snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", strerror(saved));
+	if ((size_t)n >= sizeof(msg))
+		n = sizeof(msg) - 1;
+	uint32_t len = (uint32_t)n;
+	write_all("E", 1);
+	write_all(&len, sizeof(len));
+	write_all(msg, len);
+	_exit(1);
+}
+
+static void write_file(const char *path, const char *data)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		fail(errno, "open %s", path);
+	size_t n = strlen(data);
+	if (write(fd, data, n) != (ssize_t)n)
+		fail(errno, "write %s", path);
+	close(fd);
+}
+
+struct join {
+	char *type;
+	int fd;
+};
+
+static int is_user(const struct join *j)
+{
+	return strcmp(j->type, "user") == 0;
+}
+
+/* join_all enters every namespace given by path. All paths are opened first:
+ * entering a mount namespace changes what later paths mean. Root enters the
+ * user namespace last (it may still need its host privileges for the
+ * others); anyone else needs the user namespace's privileges first. */
+static void join_all(struct join *js, int n)
+{
+	int user_first = geteuid() != 0;
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < n; i++) {
+			if (is_user(&js[i]) != (pass == (user_first ? 0 : 1)))
+				continue;
+			if (setns(js[i].fd, 0) < 0)
+				fail(errno, "join %s namespace", js[i].type);
+			close(js[i].fd);
+		}
+	}
+}
+
+static void bootstrap(void)
+{
+	uint32_t n;
+	if (read_all(&n, sizeof(n)) < 0 || n > (1 << 20))
+		fail(-1, "read bootstrap message");
+	char *buf = malloc(n + 1);
+	if (buf == NULL || read_all(buf, n) < 0)
+		fail(-1, "read bootstrap message");
+	buf[n] = '\0';
+
+	struct join js[MAX_JOIN];
+	int njoin = 0;
+	int clone_flags = 0;
+	char *timens = NULL;
+	for (char *kv = buf; kv < buf + n; kv += strlen(kv) + 1) {
+		if (strncmp(kv, "oom=", 4) == 0) {
+			write_file("/proc/self/oom_score_adj", kv + 4);
+		} else if (strncmp(kv, "clone=", 6) == 0) {
+			clone_flags = atoi(kv + 6);
+		} else if (strncmp(kv, "timens=", 7) == 0) {
+			timens = kv + 7;
+		} else if (strncmp(kv, "join=", 5) == 0) {
+			char *path = strchr(kv + 5, ':');
+			if (path == NULL || njoin == MAX_JOIN)
+				fail(-1, "bad bootstrap entry %s", kv);
+			*path++ = '\0';
+			js[njoin].type = kv + 5;
+			js[njoin].fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (js[njoin].fd < 0)
+				fail(errno, "open %s namespace %s", kv + 5, path);
+			njoin++;
+		}
+	}
+	join_all(js, njoin);
+
+	if (clone_flags & CLONE_NEWUSER) {
+		if (unshare(CLONE_NEWUSER) < 0)
+			fail(errno, "create user namespace");
+		char c = 'U';
+		write_all(&c, 1);
+		if (read_all(&c, 1) < 0 || c != 'u')
+			fail(-1, "wait for id mappings");
+		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+			fail(errno, "become root in the user namespace (is 0 mapped?)");
+		setgroups(0, NULL); /* denied when setgroups is "deny": fine */
+	}
+	int rest = clone_flags & ~(CLONE_NEWUSER | CLONE_NEWCGROUP);
+	if (rest && unshare(rest) < 0)
+		fail(errno, "create namespaces (flags %#x)", rest);
+	if (timens && *timens)
+		write_file("/proc/self/timens_offsets", timens);
+
+	int gate[2];
+	if (pipe2(gate, O_CLOEXEC) < 0)
+		fail(errno, "pipe");
+	pid_t pid = fork();
+	if (pid < 0)
+		fail(errno, "fork init");
+	if (pid == 0) {
+		/* B: wait until A has reported our pid, then let Go start. */
+		char c;
+		close(gate[1]);
+		while (read(gate[0], &c, 1) < 0 && errno == EINTR)
+			;
+		close(gate[0]);
+		free(buf);
+		return;
+	}
+	uint32_t p = (uint32_t)pid;
+	write_all("P", 1);
+	write_all(&p, sizeof(p));
+	close(gate[1]);
+	_exit(0);
+}
+
+__attribute__((constructor)) static void tekapo_nsenter(void)
+{
+	const char *fd = getenv("_TEKAPO_INITPIPE");
+	if (fd == NULL)
+		return;
+	sync_fd = atoi(fd);
+	/* Nothing in the container may open this process's exe (CVE-2019-5736). */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fail(errno, "set non-dumpable");
+	bootstrap();
+}

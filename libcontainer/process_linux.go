@@ -1,0 +1,295 @@
+package libcontainer
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/tekapo/tekapo/libcontainer/configs"
+)
+
+// initConfig is what the parent sends to init (frame 1 of sync.go).
+type initConfig struct {
+	Mode    string           `json:"mode"` // "init" or "exec"
+	ID      string           `json:"id"`
+	Config  *configs.Config  `json:"config,omitempty"`
+	Process *configs.Process `json:"process"`
+	// Seccomp is the compiled filter, raw BPF (see libcontainer/seccomp).
+	Seccomp *seccompProgram `json:"seccomp,omitempty"`
+	// Fds in init: the exec fifo (create), a connected console socket.
+	FifoFd    int `json:"fifo_fd"`
+	ConsoleFd int `json:"console_fd"`
+	// PreserveFds: fds 3..3+N-1 are the caller's, kept for the process.
+	PreserveFds int `json:"preserve_fds,omitempty"`
+	// FirstInternalFd: fds from here on are the runtime's, closed at exec.
+	FirstInternalFd int `json:"first_internal_fd"`
+	// JoinCgroup: ask the parent to move init into the cgroup.
+	JoinCgroup  bool `json:"join_cgroup,omitempty"`
+	NewCgroupNS bool `json:"new_cgroupns,omitempty"`
+	// CgroupPaths: hierarchy mount name → host dir, for "cgroup" mounts.
+	CgroupPaths map[string]string `json:"cgroup_paths,omitempty"`
+	// InUserNS: init runs in a user namespace (devices are bind-mounted).
+	InUserNS bool `json:"in_userns,omitempty"`
+	// HookState is given to createContainer and startContainer hooks.
+	HookState *specs.State `json:"hook_state,omitempty"`
+}
+
+// bootstrap is what the C stage of init needs (nsenter.c, message 1).
+type bootstrap struct {
+	OomScoreAdj *int
+	Join        []configs.Namespace
+	Clone       int
+	TimeOffsets string
+	UIDMaps     []configs.IDMap
+	GIDMaps     []configs.IDMap
+	Rootless    bool
+}
+
+var cloneFlags = map[configs.NamespaceType]int{
+	configs.NEWUSER: unix.CLONE_NEWUSER, configs.NEWNET: unix.CLONE_NEWNET,
+	configs.NEWNS: unix.CLONE_NEWNS, configs.NEWUTS: unix.CLONE_NEWUTS,
+	configs.NEWIPC: unix.CLONE_NEWIPC, configs.NEWPID: unix.CLONE_NEWPID,
+	configs.NEWCGROUP: unix.CLONE_NEWCGROUP, configs.NEWTIME: unix.CLONE_NEWTIME,
+}
+
+func (b *bootstrap) encode() []byte {
+	var kv bytes.Buffer
+	add := func(s string) { kv.WriteString(s); kv.WriteByte(0) }
+	if b.OomScoreAdj != nil {
+		add("oom=" + strconv.Itoa(*b.OomScoreAdj))
+	}
+	for _, n := range b.Join {
+		add("join=" + string(n.Type) + ":" + n.Path)
+	}
+	add("clone=" + strconv.Itoa(b.Clone))
+	if b.TimeOffsets != "" {
+		add("timens=" + b.TimeOffsets)
+	}
+	out := binary.NativeEndian.AppendUint32(nil, uint32(kv.Len()))
+	return append(out, kv.Bytes()...)
+}
+
+// proc is a started init (or exec'd) process, on the parent's side.
+type proc struct {
+	cmd  *exec.Cmd
+	sock syncSock
+	pid  int // B's pid
+}
+
+// spawn starts `tekapo init` from the sealed binary and runs the C stage's
+// part of the protocol. extra are fds passed after the preserved ones.
+func spawn(b *bootstrap, ic *initConfig, stdio [3]*os.File, extra []*os.File) (*proc, error) {
+	parentEnd, childEnd, err := socketpair()
+	if err != nil {
+		return nil, err
+	}
+	defer childEnd.Close()
+	exe, err := sealedExe()
+	if err != nil {
+		parentEnd.Close()
+		return nil, err
+	}
+	defer exe.Close()
+
+	files := make([]*os.File, 0, ic.PreserveFds+len(extra)+2)
+	for i := 0; i < ic.PreserveFds; i++ {
+		files = append(files, os.NewFile(uintptr(3+i), "preserved"))
+	}
+	ic.FirstInternalFd = 3 + len(files)
+	sockFd := 3 + len(files)
+	files = append(files, childEnd)
+	files = append(files, extra...)
+	exeFd := 3 + len(files)
+	files = append(files, exe)
+
+	cmd := &exec.Cmd{
+		Path:       "/proc/self/fd/" + strconv.Itoa(exeFd),
+		Args:       []string{"tekapo", "init"},
+		Env:        []string{"_TEKAPO_INITPIPE=" + strconv.Itoa(sockFd), "GOMAXPROCS=1"},
+		Stdin:      stdio[0],
+		Stdout:     stdio[1],
+		Stderr:     stdio[2],
+		ExtraFiles: files,
+	}
+	if err := cmd.Start(); err != nil {
+		parentEnd.Close()
+		return nil, fmt.Errorf("start init: %w", err)
+	}
+	p := &proc{cmd: cmd, sock: syncSock{parentEnd}}
+	if err := p.bootstrap(b); err != nil {
+		p.kill()
+		return nil, err
+	}
+	return p, nil
+}
+
+// bootstrap drives messages 1-5 of nsenter.c and reaps the C stage.
+func (p *proc) bootstrap(b *bootstrap) error {
+	defer p.cmd.Wait() //nolint:errcheck // the C stage's status says nothing more
+	if _, err := p.sock.f.Write(b.encode()); err != nil {
+		return fmt.Errorf("send bootstrap: %w", err)
+	}
+	for {
+		var kind [1]byte
+		if _, err := io.ReadFull(p.sock.f, kind[:]); err != nil {
+			return errors.New("init exited during bootstrap")
+		}
+		switch kind[0] {
+		case 'U':
+			if err := writeIDMaps(p.cmd.Process.Pid, b); err != nil {
+				return err
+			}
+			if _, err := p.sock.f.Write([]byte{'u'}); err != nil {
+				return err
+			}
+		case 'P':
+			var pid uint32
+			if err := binary.Read(p.sock.f, binary.NativeEndian, &pid); err != nil {
+				return err
+			}
+			p.pid = int(pid)
+			return nil
+		case 'E':
+			var n uint32
+			if err := binary.Read(p.sock.f, binary.NativeEndian, &n); err != nil {
+				return err
+			}
+			msg := make([]byte, n)
+			io.ReadFull(p.sock.f, msg) //nolint:errcheck // best effort: report what came
+			return errors.New(string(msg))
+		default:
+			return fmt.Errorf("bootstrap: unexpected byte %q", kind[0])
+		}
+	}
+}
+
+// kill ends B (if it got that far) and reaps what it can.
+func (p *proc) kill() {
+	if p.pid > 0 {
+		unix.Kill(p.pid, unix.SIGKILL) //nolint:errcheck
+		waitGone(p.pid)
+	}
+	if p.cmd.ProcessState == nil {
+		p.cmd.Process.Kill() //nolint:errcheck
+		p.cmd.Wait()         //nolint:errcheck
+	}
+	p.sock.f.Close()
+}
+
+func socketpair() (*os.File, *os.File, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("socketpair: %w", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "sync-parent"), os.NewFile(uintptr(fds[1]), "sync-child"), nil
+}
+
+// sealedExe returns this binary on a private read-only mount, so that no
+// process in a container can write to it through /proc/PID/exe of init
+// (CVE-2019-5736). It costs two syscalls; without the privilege to clone
+// mounts (rootless) a sealed memfd copy is used instead.
+func sealedExe() (*os.File, error) {
+	fd, err := unix.OpenTree(unix.AT_FDCWD, "/proc/self/exe", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err == nil {
+		attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
+		err = unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &attr)
+		if err == nil {
+			return os.NewFile(uintptr(fd), "tekapo-sealed"), nil
+		}
+		unix.Close(fd)
+	}
+	return memfdExe()
+}
+
+func memfdExe() (*os.File, error) {
+	src, err := os.Open("/proc/self/exe")
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	fd, err := unix.MemfdCreate("tekapo", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return nil, fmt.Errorf("memfd: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "tekapo-memfd")
+	if _, err := io.Copy(f, src); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("copy binary: %w", err)
+	}
+	seals := unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("seal binary: %w", err)
+	}
+	return f, nil
+}
+
+// writeIDMaps writes the uid and gid maps of pid (the C stage, now in its
+// new user namespace). Root writes them itself; an unprivileged caller
+// writes its own single id directly and uses newuidmap/newgidmap for more.
+func writeIDMaps(pid int, b *bootstrap) error {
+	dir := "/proc/" + strconv.Itoa(pid)
+	if b.Rootless && !singleOwnMap(b) {
+		if err := runMapHelper("newgidmap", pid, b.GIDMaps); err != nil {
+			return err
+		}
+		return runMapHelper("newuidmap", pid, b.UIDMaps)
+	}
+	if b.Rootless {
+		if err := os.WriteFile(dir+"/setgroups", []byte("deny"), 0); err != nil {
+			return fmt.Errorf("write setgroups: %w", err)
+		}
+	}
+	if err := os.WriteFile(dir+"/gid_map", []byte(formatMaps(b.GIDMaps)), 0); err != nil {
+		return fmt.Errorf("write gid_map: %w", err)
+	}
+	if err := os.WriteFile(dir+"/uid_map", []byte(formatMaps(b.UIDMaps)), 0); err != nil {
+		return fmt.Errorf("write uid_map: %w", err)
+	}
+	return nil
+}
+
+func singleOwnMap(b *bootstrap) bool {
+	return len(b.UIDMaps) == 1 && len(b.GIDMaps) == 1 && b.UIDMaps[0].Size == 1 && b.GIDMaps[0].Size == 1 &&
+		int(b.UIDMaps[0].HostID) == os.Geteuid() && int(b.GIDMaps[0].HostID) == os.Getegid()
+}
+
+func formatMaps(m []configs.IDMap) string {
+	var sb strings.Builder
+	for _, r := range m {
+		fmt.Fprintf(&sb, "%d %d %d\n", r.ContainerID, r.HostID, r.Size)
+	}
+	return sb.String()
+}
+
+func runMapHelper(helper string, pid int, m []configs.IDMap) error {
+	args := []string{strconv.Itoa(pid)}
+	for _, r := range m {
+		args = append(args, strconv.Itoa(int(r.ContainerID)), strconv.Itoa(int(r.HostID)), strconv.Itoa(int(r.Size)))
+	}
+	out, err := exec.Command(helper, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s: %s: %w", helper, strings.TrimSpace(string(out)), err)
+	}
+	return nil
+}
+
+// waitGone waits until pid no longer runs (it may not be our child).
+func waitGone(pid int) {
+	var ws unix.WaitStatus
+	if wpid, _ := unix.Wait4(pid, &ws, 0, nil); wpid == pid {
+		return
+	}
+	for i := 0; i < 2000 && pidAlive(pid); i++ {
+		unix.Nanosleep(&unix.Timespec{Nsec: 5e6}, nil) //nolint:errcheck
+	}
+}
