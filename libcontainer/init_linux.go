@@ -1,0 +1,212 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tekapo/tekapo/libcontainer/configs"
+)
+
+// Init is `tekapo init`: B of nsenter.c, the container's init or an exec'd
+// process, already in its namespaces. It never returns: it execs the
+// user's process or exits 1 after reporting the error to the parent.
+func Init() {
+	// Every namespace and credential change below applies to this thread,
+	// which is the one that execs.
+	runtime.LockOSThread()
+	fd, err := strconv.Atoi(os.Getenv("_TEKAPO_INITPIPE"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tekapo init: not started by tekapo")
+		os.Exit(1)
+	}
+	unix.CloseOnExec(fd)
+	sock := syncSock{os.NewFile(uintptr(fd), "sync")}
+	err = initMain(sock) // returns only on failure: it execs otherwise
+	// Before "ready" the parent reports it; after, only stderr is left.
+	if sock.send(syncMsg{Type: msgError, Message: err.Error()}, -1) != nil {
+		fmt.Fprintln(os.Stderr, "tekapo init:", err)
+	}
+	os.Exit(1)
+}
+
+// initMain sets up the container and execs; it returns only an error.
+func initMain(sock syncSock) error {
+	m, _, err := sock.recv()
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	ic := m.Config
+	if m.Type != msgConfig || ic == nil || ic.Process == nil {
+		return errors.New("bad init config")
+	}
+	os.Clearenv()
+	unix.Umask(0)
+	if ic.JoinCgroup {
+		if err := sock.send(syncMsg{Type: msgCgroup}, -1); err != nil {
+			return err
+		}
+		if _, err := sock.expect(msgCgroupDone); err != nil {
+			return err
+		}
+	}
+	if ic.NewCgroupNS {
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return fmt.Errorf("create cgroup namespace: %w", err)
+		}
+	}
+	if ic.Mode == "exec" {
+		return execInit(sock, ic)
+	}
+	return standardInit(sock, ic)
+}
+
+// standardInit sets up a new container and execs its process.
+func standardInit(sock syncSock, ic *initConfig) error {
+	cfg := ic.Config
+	var fifo *fifoWaiter
+	if ic.FifoFd >= 0 {
+		f, err := newFifoWaiter(ic.FifoFd)
+		if err != nil {
+			return err
+		}
+		fifo = f
+	}
+	if cfg.HasNew(configs.NEWNS) {
+		if err := setupRootfs(sock, ic); err != nil {
+			return err
+		}
+	} else if err := runHooksInParent(sock); err != nil {
+		return err
+	}
+	if err := setupUTS(cfg); err != nil {
+		return err
+	}
+	if err := writeSysctls(cfg.Sysctl); err != nil {
+		return err
+	}
+	if !cfg.NoNewKeyring {
+		// A keyring of its own, so the container cannot see the host's.
+		if _, err := unix.KeyctlJoinSessionKeyring("_ses." + ic.ID); err != nil && !errors.Is(err, unix.ENOSYS) {
+			return fmt.Errorf("join session keyring: %w", err)
+		}
+	}
+	p, err := prepareExec(ic)
+	if err != nil {
+		return err
+	}
+	if err := p.finalize(sock); err != nil {
+		return err
+	}
+	if err := sock.send(syncMsg{Type: msgReady}, -1); err != nil {
+		return err
+	}
+	sock.f.Close()
+	if fifo != nil {
+		if err := fifo.wait(); err != nil {
+			return err
+		}
+	}
+	if err := runHooks("startContainer", cfg.Hooks.StartContainer, ic.HookState); err != nil {
+		return err
+	}
+	return p.exec()
+}
+
+// execInit runs a new process in an existing container (tekapo exec): the
+// C stage already joined every namespace, so the root is the container's.
+func execInit(sock syncSock, ic *initConfig) error {
+	p, err := prepareExec(ic)
+	if err != nil {
+		return err
+	}
+	if err := p.finalize(sock); err != nil {
+		return err
+	}
+	if err := sock.send(syncMsg{Type: msgReady}, -1); err != nil {
+		return err
+	}
+	sock.f.Close()
+	return p.exec()
+}
+
+func setupUTS(cfg *configs.Config) error {
+	if cfg.Hostname != "" {
+		if err := unix.Sethostname([]byte(cfg.Hostname)); err != nil {
+			return fmt.Errorf("set hostname: %w", err)
+		}
+	}
+	if cfg.Domainname != "" {
+		if err := unix.Setdomainname([]byte(cfg.Domainname)); err != nil {
+			return fmt.Errorf("set domainname: %w", err)
+		}
+	}
+	return nil
+}
+
+func writeSysctls(s map[string]string) error {
+	for k, v := range s {
+		path := "/proc/sys/" + dotsToSlashes(k)
+		if err := os.WriteFile(path, []byte(v), 0); err != nil {
+			return fmt.Errorf("sysctl %s=%s: %w", k, v, err)
+		}
+	}
+	return nil
+}
+
+func dotsToSlashes(k string) string {
+	b := []byte(k)
+	for i, c := range b {
+		switch c {
+		case '.':
+			b[i] = '/'
+		case '/':
+			b[i] = '.'
+		}
+	}
+	return string(b)
+}
+
+// fifoWaiter blocks init until `tekapo start` opens the exec fifo. It
+// reaches the fifo through the host's /proc, kept open from before
+// pivot_root, so it works whatever the container mounts at /proc.
+type fifoWaiter struct {
+	procFd int
+	fifoFd int
+}
+
+func newFifoWaiter(fifoFd int) (*fifoWaiter, error) {
+	procFd, err := unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open /proc: %w", err)
+	}
+	return &fifoWaiter{procFd: procFd, fifoFd: fifoFd}, nil
+}
+
+func (w *fifoWaiter) wait() error {
+	fd, err := unix.Openat(w.procFd, "self/fd/"+strconv.Itoa(w.fifoFd), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open exec fifo: %w", err)
+	}
+	if _, err := unix.Write(fd, []byte("0")); err != nil {
+		return fmt.Errorf("write exec fifo: %w", err)
+	}
+	unix.Close(fd)
+	unix.Close(w.procFd)
+	unix.Close(w.fifoFd)
+	return nil
+}
+
+// runHooksInParent asks the parent to run the prestart and createRuntime
+// hooks (message 4 of sync.go).
+func runHooksInParent(sock syncSock) error {
+	if err := sock.send(syncMsg{Type: msgHooks}, -1); err != nil {
+		return err
+	}
+	_, err := sock.expect(msgHooksDone)
+	return err
+}
