@@ -1,0 +1,246 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/tekapo/tekapo/libcontainer/cgroups"
+	"github.com/tekapo/tekapo/libcontainer/configs"
+)
+
+// Container is one container known to the state dir under Root.
+type Container struct {
+	Root  string
+	State *State
+	dir   *stateDir
+}
+
+// CreateOpts are the knobs of create and run.
+type CreateOpts struct {
+	Root        string
+	ID          string
+	Config      *configs.Config
+	PidFile     string
+	Console     *os.File // a connected --console-socket, or nil
+	PreserveFds int
+	// Run: start at once (run, run --detach): no exec fifo.
+	Run   bool
+	Stdio [3]*os.File
+}
+
+// Create sets up a container whose init waits for Start (or, with Run,
+// goes on to exec at once). On any error nothing is left behind.
+func Create(o *CreateOpts) (c *Container, err error) {
+	if err := ValidateID(o.ID); err != nil {
+		return nil, err
+	}
+	cfg := o.Config
+	dir, err := newStateDir(o.Root, o.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			dir.remove() //nolint:errcheck
+		}
+	}()
+	mgr, err := cgroups.New(cfg.Cgroup)
+	if err != nil {
+		return nil, err
+	}
+	if err := mgr.Create(); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			mgr.Destroy() //nolint:errcheck
+		}
+	}()
+	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) //nolint:errcheck // lets us reap init on failure
+	st := &State{ID: o.ID, Created: time.Now().UTC(), Owner: owner(), Config: cfg}
+	p, err := startInit(o, dir, mgr)
+	if err != nil {
+		return nil, err
+	}
+	st.InitPid = p.pid
+	_, st.InitStartTime, _ = procStat(p.pid)
+	if err := dir.save(st); err != nil {
+		p.kill()
+		return nil, err
+	}
+	if o.PidFile != "" {
+		if err := writePidFile(o.PidFile, p.pid); err != nil {
+			p.kill()
+			return nil, err
+		}
+	}
+	return &Container{Root: o.Root, State: st, dir: dir}, nil
+}
+
+// startInit spawns init and drives it to "ready".
+func startInit(o *CreateOpts, dir *stateDir, mgr cgroups.Manager) (*proc, error) {
+	cfg := o.Config
+	ic := &initConfig{Mode: "init", ID: o.ID, Config: cfg, Process: cfg.Process, FifoFd: -1, ConsoleFd: -1,
+		PreserveFds: o.PreserveFds, JoinCgroup: true, NewCgroupNS: cfg.HasNew(configs.NEWCGROUP),
+		CgroupPaths: cgroupMountPaths(mgr), InUserNS: hasUserNS(cfg)}
+	var extra []*os.File
+	if !o.Run {
+		fifo, err := makeFifo(dir.fifo())
+		if err != nil {
+			return nil, err
+		}
+		defer fifo.Close()
+		ic.FifoFd = o.nextFd(len(extra))
+		extra = append(extra, fifo)
+	}
+	if o.Console != nil {
+		ic.ConsoleFd = o.nextFd(len(extra))
+		extra = append(extra, o.Console)
+	}
+	prog, err := compileSeccomp(cfg.Process.Seccomp)
+	if err != nil {
+		return nil, err
+	}
+	ic.Seccomp = prog
+	p, err := spawn(newBootstrap(cfg), ic, o.Stdio, extra)
+	if err != nil {
+		return nil, err
+	}
+	ic.HookState = &specs.State{Version: specs.Version, ID: o.ID, Status: specs.StateCreating,
+		Pid: p.pid, Bundle: cfg.Bundle, Annotations: cfg.Annotations}
+	if err := drive(p, ic, mgr, &cfg.Hooks); err != nil {
+		p.kill()
+		return nil, err
+	}
+	return p, nil
+}
+
+// nextFd is the fd number in init of the i-th extra file: after the
+// preserved fds and the sync socket.
+func (o *CreateOpts) nextFd(i int) int { return 3 + o.PreserveFds + 1 + i }
+
+// drive sends init its config and serves its requests until "ready".
+func drive(p *proc, ic *initConfig, mgr cgroups.Manager, hooks *configs.Hooks) error {
+	defer p.sock.f.Close()
+	if err := p.sock.send(syncMsg{Type: msgConfig, Config: ic}, -1); err != nil {
+		return err
+	}
+	for {
+		m, fd, err := p.sock.recv()
+		if err != nil {
+			return fmt.Errorf("init exited before it was ready: %w", err)
+		}
+		reply := syncType("")
+		switch m.Type {
+		case msgSeccompFd:
+			err := forwardSeccompFd(ic.Seccomp, ic.HookState, fd)
+			unix.Close(fd)
+			if err != nil {
+				return err
+			}
+			reply = msgSeccompDone
+		case msgCgroup:
+			if err := mgr.Apply(p.pid); err != nil {
+				return err
+			}
+			reply = msgCgroupDone
+		case msgHooks:
+			if err := runHooks("prestart", hooks.Prestart, ic.HookState); err != nil {
+				return err
+			}
+			if err := runHooks("createRuntime", hooks.CreateRuntime, ic.HookState); err != nil {
+				return err
+			}
+			reply = msgHooksDone
+		case msgReady:
+			if fd >= 0 {
+				unix.Close(fd)
+			}
+			return nil
+		case msgError:
+			return errors.New(m.Message)
+		default:
+			return fmt.Errorf("unexpected message %q from init", m.Type)
+		}
+		if err := p.sock.send(syncMsg{Type: reply}, -1); err != nil {
+			return err
+		}
+	}
+}
+
+// newBootstrap says which namespaces the C stage joins and creates.
+func newBootstrap(cfg *configs.Config) *bootstrap {
+	b := &bootstrap{OomScoreAdj: cfg.Process.OomScoreAdj, UIDMaps: cfg.UIDMappings, GIDMaps: cfg.GIDMappings,
+		Rootless: cfg.Rootless}
+	for _, n := range cfg.Namespaces {
+		if n.Path != "" {
+			b.Join = append(b.Join, n)
+		} else {
+			b.Clone |= cloneFlags[n.Type]
+		}
+	}
+	if b.Clone&unix.CLONE_NEWTIME != 0 {
+		for clock, off := range cfg.TimeOffsets {
+			b.TimeOffsets += fmt.Sprintf("%s %d %d\n", clock, off.Secs, off.Nanosecs)
+		}
+	}
+	return b
+}
+
+func hasUserNS(cfg *configs.Config) bool {
+	_, ok := cfg.Namespace(configs.NEWUSER)
+	return ok
+}
+
+// cgroupMountPaths names each hierarchy for a "cgroup" mount inside.
+func cgroupMountPaths(mgr cgroups.Manager) map[string]string {
+	out := map[string]string{}
+	for ctrl, dir := range mgr.Paths() {
+		name := ctrl
+		switch {
+		case ctrl == "":
+			name = "unified"
+		case len(ctrl) > 5 && ctrl[:5] == "name=":
+			name = ctrl[5:]
+		}
+		out[name] = dir
+	}
+	return out
+}
+
+func makeFifo(path string) (*os.File, error) {
+	if err := unix.Mkfifo(path, 0o622); err != nil {
+		return nil, fmt.Errorf("create exec fifo: %w", err)
+	}
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open exec fifo: %w", err)
+	}
+	return os.NewFile(uintptr(fd), "exec.fifo"), nil
+}
+
+func writePidFile(path string, pid int) error {
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path))
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		return fmt.Errorf("write pid file: %w", err)
+	}
+	return os.Rename(tmp, path)
+}
+
+func owner() string {
+	if os.Geteuid() == 0 {
+		return ""
+	}
+	if u, err := user.LookupId(strconv.Itoa(os.Geteuid())); err == nil {
+		return u.Username
+	}
+	return strconv.Itoa(os.Geteuid())
+}

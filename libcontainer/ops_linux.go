@@ -1,0 +1,244 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/tekapo/tekapo/libcontainer/cgroups"
+)
+
+// Load opens an existing container and locks it until Close.
+func Load(root, id string) (*Container, error) {
+	dir, err := openStateDir(root, id)
+	if err != nil {
+		return nil, err
+	}
+	st, err := dir.load()
+	if err != nil {
+		dir.unlock()
+		return nil, err
+	}
+	return &Container{Root: root, State: st, dir: dir}, nil
+}
+
+// List returns the IDs of every container under root, sorted.
+func List(root string) ([]string, error) {
+	ents, err := os.ReadDir(root)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, e := range ents {
+		if _, err := os.Stat(filepath.Join(root, e.Name(), stateFile)); err == nil {
+			ids = append(ids, e.Name())
+		}
+	}
+	sort.Strings(ids)
+	return ids, nil
+}
+
+// Close releases the container's lock.
+func (c *Container) Close() { c.dir.unlock() }
+
+// ID is the container's id.
+func (c *Container) ID() string { return c.State.ID }
+
+func (c *Container) cgroup() (cgroups.Manager, error) { return cgroups.New(c.State.Config.Cgroup) }
+
+// Status works out the container's status from its init process, its exec
+// fifo and its freezer.
+func (c *Container) Status() Status {
+	st, start, ok := procStat(c.State.InitPid)
+	if !ok || st == 'Z' || st == 'X' || start != c.State.InitStartTime {
+		return Stopped
+	}
+	if _, err := os.Stat(c.dir.fifo()); err == nil {
+		return Created
+	}
+	if m, err := c.cgroup(); err == nil {
+		if fs, err := m.FreezerState(); err == nil && fs == cgroups.Frozen {
+			return Paused
+		}
+	}
+	return Running
+}
+
+// OCIState is the runtime-spec state (plus runc's fields) of the container.
+func (c *Container) OCIState() *OCIState {
+	s := c.Status()
+	pid := c.State.InitPid
+	if s == Stopped {
+		pid = 0
+	}
+	cfg := c.State.Config
+	return &OCIState{Version: specs.Version, ID: c.State.ID, Status: string(s), Pid: pid, Bundle: cfg.Bundle,
+		Rootfs: cfg.Rootfs, Created: c.State.Created, Owner: c.State.Owner, Annotations: cfg.Annotations}
+}
+
+// OCIState is what `tekapo state` prints.
+type OCIState struct {
+	Version     string            `json:"ociVersion"`
+	ID          string            `json:"id"`
+	Pid         int               `json:"pid"`
+	Status      string            `json:"status"`
+	Bundle      string            `json:"bundle"`
+	Rootfs      string            `json:"rootfs"`
+	Created     time.Time         `json:"created"`
+	Owner       string            `json:"owner"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+func (c *Container) hookState(s Status) *specs.State {
+	o := c.OCIState()
+	return &specs.State{Version: o.Version, ID: o.ID, Status: specs.ContainerState(s), Pid: c.State.InitPid,
+		Bundle: o.Bundle, Annotations: o.Annotations}
+}
+
+// Start lets a created container's init exec its process.
+func (c *Container) Start() error {
+	if s := c.Status(); s != Created {
+		return fmt.Errorf("cannot start a container that is %s", s)
+	}
+	fd, err := unix.Open(c.dir.fifo(), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open exec fifo: %w", err)
+	}
+	defer unix.Close(fd)
+	// Wait for init's byte; give up if init dies meanwhile.
+	for {
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(pfd, 100)
+		if err != nil && err != unix.EINTR {
+			return fmt.Errorf("wait for init: %w", err)
+		}
+		if n > 0 && pfd[0].Revents&unix.POLLIN != 0 {
+			break
+		}
+		if !pidAlive(c.State.InitPid) {
+			return errors.New("container init exited before start")
+		}
+	}
+	var b [1]byte
+	if n, _ := unix.Read(fd, b[:]); n != 1 {
+		return errors.New("container init exited before start")
+	}
+	os.Remove(c.dir.fifo())
+	return c.poststart()
+}
+
+// poststart runs the poststart hooks; failures are logged, not fatal.
+func (c *Container) poststart() error {
+	if err := runHooks("poststart", c.State.Config.Hooks.Poststart, c.hookState(Running)); err != nil {
+		warnf("%v", err)
+	}
+	return nil
+}
+
+// Signal sends sig to init, or with all to every process of the container.
+func (c *Container) Signal(sig unix.Signal, all bool) error {
+	s := c.Status()
+	if s == Stopped {
+		return fmt.Errorf("container %s is not running", c.State.ID)
+	}
+	if !all {
+		return unix.Kill(c.State.InitPid, sig)
+	}
+	return c.signalAll(sig)
+}
+
+func (c *Container) signalAll(sig unix.Signal) error {
+	m, err := c.cgroup()
+	if err != nil {
+		return err
+	}
+	pids, err := m.GetPids()
+	if err != nil {
+		return err
+	}
+	for _, pid := range pids {
+		unix.Kill(pid, sig) //nolint:errcheck // it may be gone already
+	}
+	if sig == unix.SIGKILL {
+		m.Thaw() //nolint:errcheck // a frozen process dies only when thawed
+	}
+	return nil
+}
+
+// Delete removes a stopped container; with force it kills a live one first.
+func (c *Container) Delete(force bool) error {
+	if s := c.Status(); s != Stopped {
+		if !force {
+			return fmt.Errorf("cannot delete container %s that is not stopped: %s", c.State.ID, s)
+		}
+		c.signalAll(unix.SIGKILL)                //nolint:errcheck
+		unix.Kill(c.State.InitPid, unix.SIGKILL) //nolint:errcheck
+		waitGone(c.State.InitPid)
+	}
+	return c.destroy()
+}
+
+// destroy removes the cgroups and the state dir, then runs poststop hooks.
+func (c *Container) destroy() error {
+	m, err := c.cgroup()
+	if err == nil {
+		c.signalAll(unix.SIGKILL) //nolint:errcheck // no process may outlive its container
+		err = m.Destroy()
+	}
+	hs := c.hookState(Stopped)
+	if rerr := c.dir.remove(); err == nil {
+		err = rerr
+	}
+	if herr := runHooks("poststop", c.State.Config.Hooks.Poststop, hs); herr != nil {
+		warnf("%v", herr)
+	}
+	return err
+}
+
+// Pids lists the container's processes.
+func (c *Container) Pids() ([]int, error) {
+	m, err := c.cgroup()
+	if err != nil {
+		return nil, err
+	}
+	return m.GetPids()
+}
+
+// Pause freezes every process of the container.
+func (c *Container) Pause() error {
+	if s := c.Status(); s != Running && s != Created {
+		return fmt.Errorf("container %s is not running", c.State.ID)
+	}
+	m, err := c.cgroup()
+	if err != nil {
+		return err
+	}
+	return m.Freeze()
+}
+
+// Resume thaws a paused container.
+func (c *Container) Resume() error {
+	if s := c.Status(); s != Paused {
+		return fmt.Errorf("container %s is not paused", c.State.ID)
+	}
+	m, err := c.cgroup()
+	if err != nil {
+		return err
+	}
+	return m.Thaw()
+}
+
+// warnf is where non-fatal problems go; the CLI points it at logrus.
+var warnf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+
+// SetWarn sets the function that reports non-fatal problems.
+func SetWarn(f func(string, ...any)) { warnf = f }
