@@ -1,0 +1,51 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/tekapo/tekapo/libcontainer"
+)
+
+var createCommand = &cli.Command{
+	Name:      "create",
+	Usage:     "create a container; its process waits for `start`",
+	ArgsUsage: "<container-id>",
+	Flags:     []cli.Flag{bundleFlag, pidFileFlag, consoleFlag, noPivotFlag, preserveFdsFlag, noNewKeyring},
+	Action: func(c *cli.Context) error {
+		ct, err := create(c, false)
+		if err != nil {
+			return err
+		}
+		ct.Close()
+		return nil
+	},
+}
+
+// create is create, and the first half of run.
+func create(c *cli.Context, run bool) (*libcontainer.Container, error) {
+	id, err := argID(c)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := loadConfig(c, id)
+	if err != nil {
+		return nil, err
+	}
+	cfg.NoNewKeyring = c.Bool("no-new-keyring")
+	if cfg.Process.Terminal && c.String("console-socket") == "" && (!run || c.Bool("detach")) {
+		return nil, errors.New("cannot allocate a terminal without --console-socket when detached")
+	}
+	console, err := consoleSocket(c.String("console-socket"))
+	if err != nil {
+		return nil, err
+	}
+	if console != nil {
+		defer console.Close()
+	}
+	return libcontainer.Create(&libcontainer.CreateOpts{
+		Root: c.String("root"), ID: id, Config: cfg, PidFile: c.String("pid-file"), Console: console,
+		PreserveFds: c.Int("preserve-fds"), Run: run, Stdio: stdio(),
+	})
+}

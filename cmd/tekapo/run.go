@@ -1,0 +1,61 @@
+package main
+
+import (
+	"os"
+	"os/signal"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/tekapo/tekapo/libcontainer"
+)
+
+var runCommand = &cli.Command{
+	Name:      "run",
+	Usage:     "create and start a container; without --detach, wait and return its exit status",
+	ArgsUsage: "<container-id>",
+	Flags: []cli.Flag{bundleFlag, pidFileFlag, consoleFlag, noPivotFlag, preserveFdsFlag, noNewKeyring,
+		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "do not wait for the container's process"}},
+	Action: func(c *cli.Context) error {
+		sigs := make(chan os.Signal, 64)
+		if !c.Bool("detach") {
+			signal.Notify(sigs)
+		}
+		ct, err := create(c, true)
+		if err != nil {
+			return err
+		}
+		ct.Close()
+		if c.Bool("detach") {
+			return nil
+		}
+		status := waitForwarding(ct.State.InitPid, sigs)
+		if ct, err := libcontainer.Load(c.String("root"), ct.ID()); err == nil {
+			if err := ct.Delete(true); err != nil {
+				ct.Close()
+				return err
+			}
+		}
+		return cli.Exit("", status)
+	},
+}
+
+// waitForwarding passes the signals we get on to pid until it exits, and
+// returns its exit status (128+signal when killed).
+func waitForwarding(pid int, sigs chan os.Signal) int {
+	done := make(chan int, 1)
+	go func() { done <- libcontainer.WaitPid(pid) }()
+	for {
+		select {
+		case s := <-sigs:
+			sig := s.(unix.Signal)
+			if sig == unix.SIGCHLD || sig == unix.SIGURG || sig == unix.SIGWINCH {
+				continue
+			}
+			unix.Kill(pid, sig) //nolint:errcheck
+		case st := <-done:
+			signal.Stop(sigs)
+			return st
+		}
+	}
+}
