@@ -54,7 +54,10 @@ for i in "${!shares[@]}"; do
 	virtfs+=(-virtfs "local,path=${shares[$i]},mount_tag=s$i,security_model=none")
 done
 
-# boot_once: one VM; its exit status is qemu's, or 124 when the deadline passed.
+alive() { kill -0 "$1" 2>/dev/null; }
+
+# boot_once: one VM; its exit status is qemu's (0 when the guest powered off or
+# panicked), 124 when the deadline passed, 141 when our stdout or stderr broke.
 boot_once() {
 	local q c1 c2 rc=0
 	rm -f "$ctl"/{out,err,rc,console.log}
@@ -72,10 +75,14 @@ boot_once() {
 		"${virtfs[@]}" </dev/null &
 	q=$!
 	pids+=("$q")
-	while kill -0 "$q" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
-	if kill -0 "$q" 2>/dev/null; then kill "$q"; rc=124; fi
+	while kill -0 "$q" 2>/dev/null; do
+		((SECONDS < deadline)) || { rc=124; break; }
+		if ! alive "$c1" || ! alive "$c2"; then rc=141; break; fi # the caller stopped reading
+		sleep 0.2
+	done
+	((rc == 0)) || kill "$q" 2>/dev/null || true
 	wait "$q" || { ((rc)) || rc=$?; }
-	for _ in {1..20}; do kill -0 "$c1" "$c2" 2>/dev/null || break; sleep 0.1; done
+	for _ in {1..20}; do alive "$c1" || alive "$c2" || break; sleep 0.1; done
 	kill "$c1" "$c2" 2>/dev/null || true
 	wait "$c1" "$c2" 2>/dev/null || true
 	return "$rc"
@@ -94,12 +101,13 @@ for attempt in 1 2; do
 	boot_once || qrc=$?
 	[[ -s $ctl/rc ]] && exit "$(cat "$ctl/rc")"
 	if ((qrc == 124)); then
-		echo "v2vm: timeout after ${timeout}s, killed qemu; console tail:" >&2
+		echo "v2vm: timeout after ${timeout}s, killed qemu; console:" >&2
 		console_summary
 		exit 124
 	fi
+	((qrc != 141)) || exit 141
 	echo "v2vm: attempt $attempt: VM died without a result (qemu exit $qrc); console:" >&2
 	console_summary
-	((qrc == 0 || qrc > 128)) || break # qemu itself failed: retrying will not help
+	((qrc == 0)) || break # qemu itself failed: retrying will not help
 done
 exit 125
