@@ -18,4 +18,5 @@ exec {lock}>"$V2VM_CACHE/.lock"
 flock "$lock"
 v2vm_kernel
 v2vm_initramfs
+exec {lock}>&-
 echo "v2vm: ready: $KDIR ($KVER), $INITRD" >&2

@@ -3,6 +3,7 @@
 # $V2VM_CACHE, reusing both while their inputs are unchanged.
 
 V2VM_CACHE=${V2VM_CACHE:-/var/cache/tekapo-v2vm}
+PATH=$PATH:/usr/sbin:/sbin # depmod, modprobe
 V2VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # Loaded from the initramfs, in this order; everything else loads on demand
 # from the kernel's module tree, which the guest sees at /lib/modules.

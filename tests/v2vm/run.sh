@@ -25,6 +25,7 @@ flock "$lock"
 v2vm_kernel
 v2vm_initramfs
 flock -u "$lock"
+exec {lock}>&-
 
 ctl=$(mktemp -d /tmp/v2vm.XXXXXX)
 pids=()
@@ -51,7 +52,7 @@ virtfs=(-virtfs "local,path=/usr,mount_tag=usr,security_model=none,readonly=on"
 : >"$ctl/shares"
 for i in "${!shares[@]}"; do
 	echo "s$i ${shares[$i]}" >>"$ctl/shares"
-	virtfs+=(-virtfs "local,path=${shares[$i]},mount_tag=s$i,security_model=none")
+	virtfs+=(-virtfs "local,path=${shares[$i]//,/,,},mount_tag=s$i,security_model=none")
 done
 
 alive() { kill -0 "$1" 2>/dev/null; }
