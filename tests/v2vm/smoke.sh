@@ -38,7 +38,7 @@ bundle() {
 	shift 4
 	mkdir -p "$dir/rootfs/bin"
 	cp /bin/busybox "$dir/rootfs/bin/"
-	for a in sh cat dd sleep seq echo; do ln -sf busybox "$dir/rootfs/bin/$a"; done
+	for a in sh cat dd sleep seq echo true; do ln -sf busybox "$dir/rootfs/bin/$a"; done
 	args=$(printf '"%s",' "$@")
 	cat >"$dir/config.json" <<JSON
 {"ociVersion": "1.0.2",
