@@ -60,7 +60,7 @@ alive() { kill -0 "$1" 2>/dev/null; }
 # boot_once: one VM; its exit status is qemu's (0 when the guest powered off or
 # panicked), 124 when the deadline passed, 141 when our stdout or stderr broke.
 boot_once() {
-	local q c1 c2 rc=0
+	local q c1 c2 rc=0 qrc=0
 	rm -f "$ctl"/{out,err,rc,console.log}
 	mkfifo "$ctl/out" "$ctl/err"
 	cat "$ctl/out" & c1=$!
@@ -82,7 +82,8 @@ boot_once() {
 		sleep 0.2
 	done
 	((rc == 0)) || kill "$q" 2>/dev/null || true
-	wait "$q" || { ((rc)) || rc=$?; }
+	wait "$q" || qrc=$?
+	((rc)) || rc=$qrc
 	for _ in {1..20}; do alive "$c1" || alive "$c2" || break; sleep 0.1; done
 	kill "$c1" "$c2" 2>/dev/null || true
 	wait "$c1" "$c2" 2>/dev/null || true
@@ -92,8 +93,8 @@ boot_once() {
 # console_summary: why the guest died, from its serial console.
 console_summary() {
 	[[ -n ${V2VM_CONSOLE:-} ]] && cp "$ctl/console.log" "$V2VM_CONSOLE"
-	grep -E 'v2vm-init|Kernel panic|soft lockup|BUG:|Oops|Out of memory' "$ctl/console.log" | tail -n 8 >&2 ||
-		tail -n 8 "$ctl/console.log" >&2 || true
+	grep -E 'v2vm-init|Kernel panic|soft lockup|BUG:|Oops|Out of memory' "$ctl/console.log" 2>/dev/null |
+		tail -n 8 >&2 || tail -n 8 "$ctl/console.log" 2>/dev/null >&2 || true
 }
 
 deadline=$((SECONDS + timeout))
