@@ -7,7 +7,7 @@ PATH=$PATH:/usr/sbin:/sbin # depmod, modprobe
 V2VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # Loaded from the initramfs, in this order; everything else loads on demand
 # from the kernel's module tree, which the guest sees at /lib/modules.
-V2VM_BOOT_MODULES="virtio_pci virtio_console 9pnet_virtio 9p overlay"
+V2VM_BOOT_MODULES="virtio_pci virtio_console 9pnet_virtio 9p overlay i6300esb"
 
 # v2vm_kernel_pkg prints the Debian kernel package to use.
 v2vm_kernel_pkg() {
