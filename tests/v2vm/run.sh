@@ -1,7 +1,7 @@
 #!/bin/bash
 # run.sh [--share DIR]... [--env NAME=VALUE]... [--timeout SECS] -- CMD [ARGS...]
 # Runs CMD as root in a pure cgroup-v2 qemu VM and exits with its status.
-# See README.md. Exit 124: timeout; 125: the VM failed twice.
+# See README.md. Exit 124: timeout; 125: the VM failed; 141: our output broke.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/prepare.sh"
 
