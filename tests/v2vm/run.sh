@@ -1,0 +1,116 @@
+#!/bin/bash
+# run.sh [--share DIR]... [--env NAME=VALUE]... [--timeout SECS] -- CMD [ARGS...]
+# Runs CMD as root in a pure cgroup-v2 qemu VM and exits with its status.
+# See README.md. Exit 124: timeout; 125: the VM failed; 141: our output broke.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/prepare.sh"
+
+usage() { echo "usage: $0 [--share DIR]... [--env NAME=VALUE]... [--timeout SECS] -- CMD [ARGS...]" >&2; exit 2; }
+shares=() envs=() timeout=${V2VM_TIMEOUT:-600}
+while (($#)); do
+	case $1 in
+	--share) [[ -d ${2:?} ]] || { echo "v2vm: --share $2: not a directory" >&2; exit 2; }
+		shares+=("$(realpath "$2")"); shift 2 ;;
+	--env) envs+=("${2:?}"); shift 2 ;;
+	--timeout) timeout=${2:?}; shift 2 ;;
+	--) shift; break ;;
+	*) usage ;;
+	esac
+done
+(($#)) || usage
+
+mkdir -p "$V2VM_CACHE"
+exec {lock}>"$V2VM_CACHE/.lock"
+flock "$lock"
+v2vm_kernel
+v2vm_initramfs
+flock -u "$lock"
+exec {lock}>&-
+
+ctl=$(mktemp -d /tmp/v2vm.XXXXXX)
+pids=()
+# shellcheck disable=SC2317 # called from the trap
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	rm -rf "$ctl"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# The command file: environment, working directory (kept when it is shared), CMD.
+{
+	for e in "${envs[@]}"; do printf 'export %q\n' "$e"; done
+	printf 'cd %q 2>/dev/null || cd /\n' "$PWD"
+	printf 'exec'; printf ' %q' "$@"; printf '\n'
+} >"$ctl/cmd"
+virtfs=(-virtfs "local,path=/usr,mount_tag=usr,security_model=none,readonly=on"
+	-virtfs "local,path=/etc,mount_tag=etc,security_model=none,readonly=on"
+	-virtfs "local,path=$KDIR/root/lib/modules/$KVER,mount_tag=mods,security_model=none,readonly=on"
+	-virtfs "local,path=$ctl,mount_tag=ctl,security_model=none")
+: >"$ctl/shares"
+for i in "${!shares[@]}"; do
+	echo "s$i ${shares[$i]}" >>"$ctl/shares"
+	virtfs+=(-virtfs "local,path=${shares[$i]//,/,,},mount_tag=s$i,security_model=none")
+done
+
+alive() { kill -0 "$1" 2>/dev/null; }
+
+# boot_once: one VM; its exit status is qemu's (0 when the guest powered off or
+# panicked), 124 when the deadline passed, 141 when our stdout or stderr broke.
+boot_once() {
+	local q c1 c2 rc=0 qrc=0
+	rm -f "$ctl"/{out,err,rc,console.log}
+	mkfifo "$ctl/out" "$ctl/err"
+	cat "$ctl/out" & c1=$!
+	cat "$ctl/err" >&2 & c2=$!
+	pids+=("$c1" "$c2")
+	qemu-system-x86_64 -machine q35 -accel tcg,thread=multi -cpu max -smp "${V2VM_SMP:-2}" \
+		-m "${V2VM_MEM:-2048}" -bios /usr/share/qemu/qboot.rom -kernel "$KDIR/vmlinux" -initrd "$INITRD" \
+		-append "console=ttyS0 quiet panic=-1 tsc=reliable mitigations=off init_on_alloc=0 softlockup_panic=1 cgroup_no_v1=all v2vm.watchdog=${V2VM_WATCHDOG:-60}" \
+		-device i6300esb -action watchdog=poweroff \
+		-display none -no-user-config -nodefaults -no-reboot -nic none -serial "file:$ctl/console.log" \
+		-device virtio-serial-pci,id=vs -chardev "file,id=out,path=$ctl/out" -chardev "file,id=err,path=$ctl/err" \
+		-device virtserialport,bus=vs.0,chardev=out,name=v2vm.out \
+		-device virtserialport,bus=vs.0,chardev=err,name=v2vm.err \
+		"${virtfs[@]}" </dev/null &
+	q=$!
+	pids+=("$q")
+	while kill -0 "$q" 2>/dev/null; do
+		((SECONDS < deadline)) || { rc=124; break; }
+		if ! alive "$c1" || ! alive "$c2"; then rc=141; break; fi # the caller stopped reading
+		sleep 0.2
+	done
+	((rc == 0)) || kill "$q" 2>/dev/null || true
+	wait "$q" || qrc=$?
+	((rc)) || rc=$qrc
+	for _ in {1..20}; do alive "$c1" || alive "$c2" || break; sleep 0.1; done
+	kill "$c1" "$c2" 2>/dev/null || true
+	wait "$c1" "$c2" 2>/dev/null || true
+	return "$rc"
+}
+
+# console_summary: why the guest died, from its serial console.
+console_summary() {
+	[[ -n ${V2VM_CONSOLE:-} ]] && cp "$ctl/console.log" "$V2VM_CONSOLE"
+	grep -E 'v2vm-init|Kernel panic|soft lockup|BUG:|Oops|Out of memory' "$ctl/console.log" 2>/dev/null |
+		tail -n 8 >&2 || tail -n 8 "$ctl/console.log" 2>/dev/null >&2 || true
+}
+
+deadline=$((SECONDS + timeout))
+for attempt in 1 2; do
+	qrc=0
+	boot_once || qrc=$?
+	[[ -s $ctl/rc ]] && exit "$(cat "$ctl/rc")"
+	if ((qrc == 124)); then
+		echo "v2vm: timeout after ${timeout}s, killed qemu; console:" >&2
+		console_summary
+		exit 124
+	fi
+	((qrc != 141)) || exit 141
+	echo "v2vm: attempt $attempt: VM died without a result (qemu exit $qrc); console:" >&2
+	console_summary
+	((qrc == 0)) || break # qemu itself failed: retrying will not help
+done
+exit 125
