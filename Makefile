@@ -6,6 +6,7 @@
 #   make test     unit + integration tests (as root)
 #   make lint     gofmt, go vet, staticcheck
 #   make bench    start-up cost against runc and crun, measured in the same run
+#   make v2lane   the cgroup and integration tests again, in a pure cgroup-v2 VM (qemu)
 
 GO       ?= go
 BIN      := bin/tekapo
@@ -18,7 +19,9 @@ export TEKAPO_BIN := $(CURDIR)/$(BIN)
 # Debian packages the build and the tests use.
 APT_PACKAGES := gcc pkg-config libseccomp-dev busybox-static runc crun uidmap iproute2 procps util-linux
 
-.PHONY: all deps demo test unit integration lint bench clean
+.PHONY: all deps demo test unit integration v2lane lint bench clean
+
+include tests/v2vm/v2vm.mk
 
 all: $(BIN)
 
@@ -37,13 +40,22 @@ deps:
 demo: deps $(BIN)
 	./tests/demo.sh $(BIN)
 
-test: deps $(BIN) unit integration
+test: deps $(BIN) unit integration v2lane
 
 unit:
 	$(GO) test -count=1 ./cmd/... ./libcontainer/... ./specconv/...
 
 integration: $(BIN)
 	$(GO) test -count=1 -timeout 30m ./tests/integration/...
+
+# This host's cgroups are hybrid: pure v2 is tested in a VM (tests/v2vm),
+# with test binaries built here and run there.
+v2lane: $(BIN) v2vm-deps
+	CGO_ENABLED=0 $(GO) test -c -o bin/cgroups.test ./libcontainer/cgroups
+	CGO_ENABLED=0 $(GO) test -c -o bin/integration.test ./tests/integration
+	tests/v2vm/run.sh --share $(CURDIR) --env TEKAPO_BIN=$(TEKAPO_BIN) --timeout 900 -- \
+		sh -c 'cd $(CURDIR)/libcontainer/cgroups && $(CURDIR)/bin/cgroups.test && \
+		       cd $(CURDIR)/tests/integration && $(CURDIR)/bin/integration.test'
 
 lint:
 	@test -z "$$(gofmt -l cmd libcontainer specconv tests)" || { gofmt -l cmd libcontainer specconv tests; exit 1; }

@@ -241,6 +241,22 @@ func mountCgroupV1(root string, m *configs.Mount, ic *initConfig) error {
 	defer unix.Close(fd)
 	ro := m.Flags & unix.MS_RDONLY
 	base := m.Flags &^ (unix.MS_RDONLY | unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT)
+	if dir, ok := ic.CgroupPaths["unified"]; ok && len(ic.CgroupPaths) == 1 {
+		// Pure v2: in a cgroup namespace a cgroup2 mount shows the
+		// container's subtree; without one, bind its directory.
+		if ic.NewCgroupNS {
+			err = unix.Mount("cgroup2", fdPath(fd), "cgroup2", uintptr(base|ro), "")
+		} else {
+			err = unix.Mount(dir, fdPath(fd), "", unix.MS_BIND, "")
+			if err == nil && base|ro != 0 {
+				err = remount(full, base|ro, 0)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("mount cgroup2 on %s: %w", m.Destination, err)
+		}
+		return nil
+	}
 	if err := unix.Mount("tmpfs", fdPath(fd), "tmpfs", uintptr(base), "mode=755"); err != nil {
 		return fmt.Errorf("mount cgroup tmpfs on %s: %w", m.Destination, err)
 	}

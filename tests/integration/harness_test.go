@@ -273,11 +273,20 @@ func (e *env) checkNoLeaks() {
 	}
 }
 
+// hierarchies are the cgroup mounts: /sys/fs/cgroup itself on a pure v2
+// host, each controller's directory below it otherwise.
+func hierarchies() []string {
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		return []string{"/sys/fs/cgroup"}
+	}
+	hier, _ := filepath.Glob("/sys/fs/cgroup/*")
+	return hier
+}
+
 // cgroupDirs lists the directories below parent on every hierarchy.
 func cgroupDirs(parent string) []string {
 	var out []string
-	hier, _ := filepath.Glob("/sys/fs/cgroup/*")
-	for _, h := range hier {
+	for _, h := range hierarchies() {
 		filepath.WalkDir(filepath.Join(h, parent), func(p string, d os.DirEntry, err error) error {
 			if err == nil && d.IsDir() && p != filepath.Join(h, parent) {
 				out = append(out, p)
@@ -294,8 +303,7 @@ func removeCgroupParent(parent string) {
 	if !strings.HasPrefix(parent, "/tekapo-itest-") {
 		panic("refusing to remove " + parent)
 	}
-	hier, _ := filepath.Glob("/sys/fs/cgroup/*")
-	for _, h := range hier {
+	for _, h := range hierarchies() {
 		var dirs []string
 		filepath.WalkDir(filepath.Join(h, parent), func(p string, d os.DirEntry, err error) error {
 			if err == nil && d.IsDir() {
