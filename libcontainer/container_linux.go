@@ -42,6 +42,9 @@ func Create(o *CreateOpts) (c *Container, err error) {
 	if err := ValidateID(o.ID); err != nil {
 		return nil, err
 	}
+	if o.Run && len(o.Config.Hooks.Poststart) > 0 {
+		return createAndStart(o) // poststart hooks wait for start
+	}
 	cfg := o.Config
 	dir, err := newStateDir(o.Root, o.ID)
 	if err != nil {

@@ -30,6 +30,9 @@ func prepareExec(ic *initConfig) (*execProcess, error) {
 	if err := setRlimits(p.Rlimits); err != nil {
 		return nil, err
 	}
+	if err := applyProcAttrs(p); err != nil {
+		return nil, err
+	}
 	if p.Umask != nil {
 		unix.Umask(int(*p.Umask))
 	} else {

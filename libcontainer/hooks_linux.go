@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os/exec"
+	"syscall"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -46,10 +47,15 @@ func runHook(h specs.Hook, stdin []byte) error {
 	}
 	cmd := exec.CommandContext(ctx, h.Path)
 	cmd.Args = args
-	cmd.Env = h.Env
+	cmd.Env = h.Env // nil: the runtime's environment, as with runc
 	cmd.Stdin = bytes.NewReader(stdin)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	// On timeout, kill the hook's whole process group: a shell script's
+	// children would otherwise outlive it and hold its output open.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = time.Second
 	err := cmd.Run()
 	if ctx.Err() == context.DeadlineExceeded {
 		return fmt.Errorf("timed out after %ds", *h.Timeout)
@@ -58,4 +64,33 @@ func runHook(h specs.Hook, stdin []byte) error {
 		return fmt.Errorf("%w: %s", err, bytes.TrimSpace(out.Bytes()))
 	}
 	return nil
+}
+
+// runStartContainerHooks runs in init, after `start` and before the
+// process execs; like runc, the hooks see the status "created".
+func runStartContainerHooks(hooks []specs.Hook, state *specs.State) error {
+	if len(hooks) == 0 {
+		return nil
+	}
+	st := *state
+	st.Status = specs.StateCreated
+	return runHooks("startContainer", hooks, &st)
+}
+
+// createAndStart is `run` for a container with poststart hooks: create
+// and start through the exec fifo, so that the poststart hooks run after
+// the startContainer ones, as they do with create and start.
+func createAndStart(o *CreateOpts) (*Container, error) {
+	co := *o
+	co.Run = false
+	c, err := Create(&co)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Start(); err != nil {
+		c.Delete(true) //nolint:errcheck // the start error is the one to report
+		c.Close()
+		return nil, err
+	}
+	return c, nil
 }

@@ -46,6 +46,9 @@ func initMain(sock syncSock) error {
 	}
 	os.Clearenv()
 	unix.Umask(0)
+	if err := setInitialAffinity(ic.Process); err != nil {
+		return err
+	}
 	if ic.JoinCgroup {
 		if err := sock.send(syncMsg{Type: msgCgroup}, -1); err != nil {
 			return err
@@ -106,12 +109,15 @@ func standardInit(sock syncSock, ic *initConfig) error {
 		return err
 	}
 	sock.f.Close()
+	// startContainer hooks run once start has opened the fifo, before it
+	// is told to go on: poststart hooks run after them.
+	start := func() error { return runStartContainerHooks(cfg.Hooks.StartContainer, ic.HookState) }
 	if fifo != nil {
-		if err := fifo.wait(); err != nil {
-			return err
-		}
+		err = fifo.wait(start)
+	} else {
+		err = start()
 	}
-	if err := runHooks("startContainer", cfg.Hooks.StartContainer, ic.HookState); err != nil {
+	if err != nil {
 		return err
 	}
 	return p.exec()
@@ -187,10 +193,13 @@ func newFifoWaiter(fifoFd int) (*fifoWaiter, error) {
 	return &fifoWaiter{procFd: procFd, fifoFd: fifoFd}, nil
 }
 
-func (w *fifoWaiter) wait() error {
+func (w *fifoWaiter) wait(before func() error) error {
 	fd, err := unix.Openat(w.procFd, "self/fd/"+strconv.Itoa(w.fifoFd), unix.O_WRONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open exec fifo: %w", err)
+	}
+	if err := before(); err != nil {
+		return err
 	}
 	if _, err := unix.Write(fd, []byte("0")); err != nil {
 		return fmt.Errorf("write exec fifo: %w", err)

@@ -15,20 +15,7 @@ func convertHooks(c *configs.Config, h *specs.Hooks) error {
 	if h == nil {
 		return nil
 	}
-	lists := []struct {
-		name string
-		in   []specs.Hook
-		out  *[]specs.Hook
-	}{
-		//lint:ignore SA1019 prestart is deprecated but still in the spec and used by engines
-		{"prestart", h.Prestart, &c.Hooks.Prestart},
-		{"createRuntime", h.CreateRuntime, &c.Hooks.CreateRuntime},
-		{"createContainer", h.CreateContainer, &c.Hooks.CreateContainer},
-		{"startContainer", h.StartContainer, &c.Hooks.StartContainer},
-		{"poststart", h.Poststart, &c.Hooks.Poststart},
-		{"poststop", h.Poststop, &c.Hooks.Poststop},
-	}
-	for _, l := range lists {
+	for _, l := range hookLists(c, h) {
 		for i, hook := range l.in {
 			if err := checkHook(hook); err != nil {
 				return fmt.Errorf("hooks.%s[%d]: %w", l.name, i, err)
@@ -37,6 +24,34 @@ func convertHooks(c *configs.Config, h *specs.Hooks) error {
 		*l.out = slices.Clone(l.in)
 	}
 	return nil
+}
+
+type hookList struct {
+	name string
+	in   []specs.Hook
+	out  *[]specs.Hook
+}
+
+// hookLists pairs each OCI hook list with tekapo's, in the order they run.
+func hookLists(c *configs.Config, h *specs.Hooks) []hookList {
+	return []hookList{
+		//lint:ignore SA1019 prestart is deprecated but still in the spec and used by engines
+		{"prestart", h.Prestart, &c.Hooks.Prestart},
+		{"createRuntime", h.CreateRuntime, &c.Hooks.CreateRuntime},
+		{"createContainer", h.CreateContainer, &c.Hooks.CreateContainer},
+		{"startContainer", h.StartContainer, &c.Hooks.StartContainer},
+		{"poststart", h.Poststart, &c.Hooks.Poststart},
+		{"poststop", h.Poststop, &c.Hooks.Poststop},
+	}
+}
+
+// HookNames lists the hooks tekapo runs, in the order they run.
+func HookNames() []string {
+	var out []string
+	for _, l := range hookLists(&configs.Config{}, &specs.Hooks{}) {
+		out = append(out, l.name)
+	}
+	return out
 }
 
 // checkHook: the path must be absolute and a timeout positive.

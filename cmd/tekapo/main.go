@@ -52,7 +52,7 @@ func main() {
 func commands() []*cli.Command {
 	return []*cli.Command{
 		createCommand, startCommand, runCommand, stateCommand, killCommand, deleteCommand,
-		listCommand, execCommand, psCommand, pauseCommand, resumeCommand, specCommand,
+		listCommand, execCommand, psCommand, pauseCommand, resumeCommand, specCommand, featuresCommand,
 	}
 }
 

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"slices"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/opencontainers/runtime-spec/specs-go/features"
+	"github.com/urfave/cli/v2"
+
+	"github.com/tekapo/tekapo/libcontainer"
+	"github.com/tekapo/tekapo/libcontainer/capabilities"
+	"github.com/tekapo/tekapo/libcontainer/cgroups"
+	"github.com/tekapo/tekapo/libcontainer/seccomp"
+	"github.com/tekapo/tekapo/specconv"
+)
+
+var featuresCommand = &cli.Command{
+	Name:  "features",
+	Usage: "show what this runtime supports, as runtime-spec's features JSON",
+	Action: func(c *cli.Context) error {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "    ")
+		return enc.Encode(runtimeFeatures())
+	},
+}
+
+// runtimeFeatures is built from the tables the runtime itself uses, so it
+// reports what tekapo supports on this host.
+func runtimeFeatures() *features.Features {
+	return &features.Features{
+		OCIVersionMin: "1.0.0",
+		OCIVersionMax: specs.Version,
+		Hooks:         specconv.HookNames(),
+		MountOptions:  mountOptions(),
+		Linux: &features.Linux{
+			Namespaces:      libcontainer.Namespaces(),
+			Capabilities:    capabilities.Known(),
+			Cgroup:          cgroupFeatures(),
+			Seccomp:         seccompFeatures(),
+			Apparmor:        &features.Apparmor{Enabled: ptr(libcontainer.AppArmorEnabled())},
+			Selinux:         &features.Selinux{Enabled: ptr(libcontainer.SELinuxEnabled())},
+			IntelRdt:        &features.IntelRdt{Enabled: ptr(false)},
+			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: ptr(libcontainer.MountExtensionSupported("idmap"))}},
+			NetDevices:      &features.NetDevices{Enabled: ptr(false)},
+		},
+		Annotations: map[string]string{
+			"io.github.seccomp.libseccomp.version": seccomp.LibseccompVersion(),
+			"io.github.tekapo.version":             version,
+		},
+	}
+}
+
+// mountOptions are specconv's option tables plus the extension options
+// init acts on.
+func mountOptions() []string {
+	opts := specconv.MountOptions()
+	for _, o := range specconv.ExtensionMountOptions() {
+		if libcontainer.MountExtensionSupported(o) {
+			opts = append(opts, o)
+		}
+	}
+	slices.Sort(opts)
+	return opts
+}
+
+// cgroupFeatures: the manager drives v1, hybrid and v2 hierarchies; rdma
+// and systemd as the host probe finds them.
+func cgroupFeatures() *features.Cgroup {
+	f := &features.Cgroup{V1: ptr(true), V2: ptr(true), Systemd: ptr(false), SystemdUser: ptr(false)}
+	if info, err := cgroups.Info(); err == nil {
+		f.Rdma = ptr(info.RDMA)
+		f.Systemd = ptr(info.Systemd)
+	}
+	return f
+}
+
+func seccompFeatures() *features.Seccomp {
+	return &features.Seccomp{
+		Enabled:        ptr(true),
+		Actions:        seccomp.Actions(),
+		Operators:      seccomp.Operators(),
+		Archs:          seccomp.Architectures(),
+		KnownFlags:     seccomp.KnownFlags(),
+		SupportedFlags: seccomp.SupportedFlags(),
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,27 @@
+package libcontainer
+
+import (
+	"os"
+	"slices"
+)
+
+// Namespaces lists the namespace types tekapo can create or join on this
+// host: those of its clone table whose kind the kernel has, sorted.
+func Namespaces() []string {
+	var out []string
+	for t := range cloneFlags {
+		if _, err := os.Stat("/proc/self/ns/" + nsFile[t]); err == nil {
+			out = append(out, string(t))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// mountExtensions says which extension mount options (specconv's
+// ExtensionMountOptions) the rootfs code acts on. Set one to true in the
+// change that implements it.
+var mountExtensions = map[string]bool{"idmap": false, "ridmap": false, "tmpcopyup": false}
+
+// MountExtensionSupported reports whether init acts on the option.
+func MountExtensionSupported(opt string) bool { return mountExtensions[opt] }

@@ -1,0 +1,57 @@
+package libcontainer
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/tekapo/tekapo/libcontainer/configs"
+)
+
+// AppArmorEnabled reports whether the kernel runs AppArmor.
+func AppArmorEnabled() bool {
+	b, err := os.ReadFile("/sys/module/apparmor/parameters/enabled")
+	return err == nil && bytes.HasPrefix(b, []byte("Y"))
+}
+
+// SELinuxEnabled reports whether the kernel runs SELinux (selinuxfs is
+// mounted where the SELinux tools look for it).
+func SELinuxEnabled() bool {
+	_, err := os.Stat("/sys/fs/selinux/enforce")
+	return err == nil
+}
+
+// setLSMLabels asks the kernel to switch to the AppArmor profile and the
+// SELinux label at execve. Like runc: an AppArmor profile on a host
+// without AppArmor is an error; a SELinux label without SELinux is ignored.
+func setLSMLabels(p *configs.Process) error {
+	if p.ApparmorProfile != "" {
+		if !AppArmorEnabled() {
+			return errors.New("apparmor profile specified but AppArmor is not enabled on this system")
+		}
+		if err := writeAttr("apparmor/exec", "exec "+p.ApparmorProfile); err != nil {
+			if err := writeAttr("exec", "exec "+p.ApparmorProfile); err != nil {
+				return fmt.Errorf("set apparmor profile %q: %w", p.ApparmorProfile, err)
+			}
+		}
+	}
+	if p.SelinuxLabel != "" && SELinuxEnabled() {
+		if err := writeAttr("exec", p.SelinuxLabel); err != nil {
+			return fmt.Errorf("set selinux label %q: %w", p.SelinuxLabel, err)
+		}
+	}
+	return nil
+}
+
+// writeAttr writes this thread's /proc attr file (init is locked to the
+// thread that execs).
+func writeAttr(name, value string) error {
+	f, err := os.OpenFile("/proc/thread-self/attr/"+name, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = f.WriteString(value)
+	return err
+}
