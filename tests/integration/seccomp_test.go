@@ -1,0 +1,279 @@
+package integration
+
+import (
+	"encoding/json"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// dockerProfile is the docker-like default profile of the seccomp
+// package's tests: ERRNO(EPERM) for everything not on its allow list.
+func dockerProfile(t *testing.T) *specs.LinuxSeccomp {
+	t.Helper()
+	b, err := os.ReadFile("../../libcontainer/seccomp/testdata/docker-like.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s specs.LinuxSeccomp
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	return &s
+}
+
+// statusField is one "Name:\tvalue" line of /proc/PID/status output.
+func statusField(out, name string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(l, name+":"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// TestSeccompDefaultProfile: with docker's default profile, ordinary
+// commands work and unshare and mount fail with EPERM, although the
+// process has CAP_SYS_ADMIN (without the profile they succeed); the filter
+// is in place with and without no_new_privs.
+func TestSeccompDefaultProfile(t *testing.T) {
+	script := `echo hello; ls /bin >/dev/null && echo ls-ok; cat /proc/self/status; ` +
+		`unshare -m true 2>&1; echo unshare=$?; mount -t tmpfs t /tmp 2>&1; echo mount=$?`
+	cases := []struct {
+		name                     string
+		profile, nnp             bool
+		seccomp, nnpStatus, rets string
+	}{
+		{"no-profile", false, true, "0", "1", "unshare=0 mount=0"},
+		{"no-new-privs", true, true, "2", "1", "unshare=1 mount=1"},
+		{"privileged-load", true, false, "2", "0", "unshare=1 mount=1"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t)
+			s := e.spec("sc", "sh", "-c", script)
+			s.Process.NoNewPrivileges = c.nnp
+			caps := &s.Process.Capabilities
+			(*caps).Bounding = append((*caps).Bounding, "CAP_SYS_ADMIN")
+			(*caps).Effective = append((*caps).Effective, "CAP_SYS_ADMIN")
+			(*caps).Permitted = append((*caps).Permitted, "CAP_SYS_ADMIN")
+			if c.profile {
+				s.Linux.Seccomp = dockerProfile(t)
+			}
+			r := e.run("sc", s)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s%s", r.code, r.stdout, r.stderr)
+			}
+			out := r.stdout
+			wants := append([]string{"hello\n", "ls-ok\n"}, strings.Fields(c.rets)...)
+			for _, want := range wants {
+				if !strings.Contains(out, want) {
+					t.Errorf("missing %q in:\n%s", want, out)
+				}
+			}
+			if c.profile && (!strings.Contains(out, "unshare(0x20000): Operation not permitted") ||
+				!strings.Contains(out, "mount: permission denied")) {
+				t.Errorf("unshare and mount did not fail with EPERM:\n%s", out)
+			}
+			if v := statusField(out, "Seccomp"); v != c.seccomp {
+				t.Errorf("Seccomp: %q, want %s", v, c.seccomp)
+			}
+			if v := statusField(out, "NoNewPrivs"); v != c.nnpStatus {
+				t.Errorf("NoNewPrivs: %q, want %s", v, c.nnpStatus)
+			}
+		})
+	}
+}
+
+// TestSeccompErrnoRet: ERRNO with errnoRet returns that errno; a rule
+// without one returns EPERM.
+func TestSeccompErrnoRet(t *testing.T) {
+	e := newEnv(t)
+	xdev := uint(unix.EXDEV)
+	s := e.spec("errno", "sh", "-c", "mkdir /tmp/d 2>&1; echo mkdir=$?; hostname foo 2>&1; echo hostname=$?")
+	s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Syscalls: []specs.LinuxSyscall{
+		{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActErrno, ErrnoRet: &xdev},
+		{Names: []string{"sethostname"}, Action: specs.ActErrno},
+	}}
+	r := e.run("errno", s)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"Invalid cross-device link", "mkdir=1", "Operation not permitted", "hostname=1"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("missing %q in:\n%s", want, r.stdout)
+		}
+	}
+}
+
+// TestSeccompKill: a KILL action kills the process with SIGSYS, which
+// `run` reports as 128+31.
+func TestSeccompKill(t *testing.T) {
+	for _, act := range []specs.LinuxSeccompAction{specs.ActKill, specs.ActKillProcess, specs.ActKillThread} {
+		t.Run(string(act), func(t *testing.T) {
+			e := newEnv(t)
+			s := e.spec("kill", "uname")
+			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow,
+				Syscalls: []specs.LinuxSyscall{{Names: []string{"uname"}, Action: act}}}
+			r := e.run("kill", s)
+			if r.code != 128+int(unix.SIGSYS) {
+				t.Fatalf("exit %d, want %d (SIGSYS): %s%s", r.code, 128+int(unix.SIGSYS), r.stdout, r.stderr)
+			}
+			if r.stdout != "" {
+				t.Errorf("uname printed %q", r.stdout)
+			}
+		})
+	}
+}
+
+// TestSeccompExec: an exec'd process gets the container's filter too.
+func TestSeccompExec(t *testing.T) {
+	e := newEnv(t)
+	xdev := uint(unix.EXDEV)
+	s := e.spec("ex", "sleep", "100")
+	s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow,
+		Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActErrno, ErrnoRet: &xdev}}}
+	e.write(s)
+	e.ok("run", "-d", "ex")
+	defer e.tekapo("delete", "--force", "ex")
+	r := e.tekapo("exec", "ex", "sh", "-c", "grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status; mkdir /tmp/d 2>&1; echo mkdir=$?")
+	if r.code != 0 {
+		t.Fatalf("exec: exit %d: %s%s", r.code, r.stdout, r.stderr)
+	}
+	if statusField(r.stdout, "Seccomp") != "2" || statusField(r.stdout, "NoNewPrivs") != "1" {
+		t.Errorf("exec'd process without the filter:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stdout, "Invalid cross-device link") || !strings.Contains(r.stdout, "mkdir=1") {
+		t.Errorf("mkdir in exec was not denied with EXDEV:\n%s", r.stdout)
+	}
+}
+
+// TestSeccompNotify: SCMP_ACT_NOTIFY sends the listener fd and the state
+// to the agent at listenerPath; the agent answers the container's mkdir.
+func TestSeccompNotify(t *testing.T) {
+	e := newEnv(t)
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	done := make(chan agentReport, 1)
+	go runNotifyAgent(l, done)
+	s := e.spec("notify", "sh", "-c", "mkdir /tmp/d 2>&1; echo mkdir=$?")
+	s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerPath: sock,
+		ListenerMetadata: "agent-meta", Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActNotify}}}
+	r := e.run("notify", s)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "Invalid cross-device link") || !strings.Contains(r.stdout, "mkdir=1") {
+		t.Errorf("the agent's EXDEV did not reach mkdir:\n%s", r.stdout)
+	}
+	var rep agentReport
+	select {
+	case rep = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the agent got nothing")
+	}
+	if rep.err != nil {
+		t.Fatalf("agent: %v", rep.err)
+	}
+	st := rep.state
+	if st.Metadata != "agent-meta" || st.State.ID != "notify" || st.Pid == 0 || st.State.Bundle != e.bundle ||
+		len(st.Fds) != 1 || st.Fds[0] != "seccompFd" {
+		t.Errorf("agent got state %+v", st)
+	}
+	if rep.nr != unix.SYS_MKDIRAT && rep.nr != unix.SYS_MKDIR {
+		t.Errorf("agent saw syscall %d, want mkdir", rep.nr)
+	}
+}
+
+type agentReport struct {
+	state specs.ContainerProcessState
+	nr    int32
+	err   error
+}
+
+// seccompNotif and seccompNotifResp are the kernel's struct seccomp_notif
+// and seccomp_notif_resp.
+type seccompNotif struct {
+	ID    uint64
+	Pid   uint32
+	Flags uint32
+	Nr    int32
+	Arch  uint32
+	IP    uint64
+	Args  [6]uint64
+}
+
+type seccompNotifResp struct {
+	ID    uint64
+	Val   int64
+	Error int32
+	Flags uint32
+}
+
+// runNotifyAgent is a seccomp agent as runc's protocol has it: one
+// message with the state JSON and the listener fd; it answers the first
+// notification with EXDEV.
+func runNotifyAgent(l *net.UnixListener, done chan<- agentReport) {
+	var rep agentReport
+	defer func() { done <- rep }()
+	fd, err := acceptSeccompFd(l, &rep.state)
+	if err != nil {
+		rep.err = err
+		return
+	}
+	defer unix.Close(fd)
+	var req seccompNotif
+	if err := notifIoctl(fd, unix.SECCOMP_IOCTL_NOTIF_RECV, unsafe.Pointer(&req)); err != nil {
+		rep.err = err
+		return
+	}
+	rep.nr = req.Nr
+	resp := seccompNotifResp{ID: req.ID, Error: -int32(unix.EXDEV)}
+	rep.err = notifIoctl(fd, unix.SECCOMP_IOCTL_NOTIF_SEND, unsafe.Pointer(&resp))
+}
+
+func acceptSeccompFd(l *net.UnixListener, st *specs.ContainerProcessState) (int, error) {
+	conn, err := l.AcceptUnix()
+	if err != nil {
+		return -1, err
+	}
+	defer conn.Close()
+	buf, oob := make([]byte, 64<<10), make([]byte, unix.CmsgSpace(4))
+	n, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
+	if err != nil {
+		return -1, err
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return -1, errors.New("no control message")
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		return -1, errors.New("no fd in the control message")
+	}
+	return fds[0], json.Unmarshal(buf[:n], st)
+}
+
+func notifIoctl(fd int, req uint, arg unsafe.Pointer) error {
+	for {
+		_, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), uintptr(req), uintptr(arg))
+		if e == 0 {
+			return nil
+		}
+		if e != unix.EINTR {
+			return e
+		}
+	}
+}
