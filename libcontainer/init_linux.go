@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -80,16 +81,15 @@ func standardInit(sock syncSock, ic *initConfig) error {
 		fifo = f
 	}
 	if cfg.HasNew(configs.NEWNS) {
-		if err := setupRootfs(sock, ic); err != nil {
+		if err := setupRootfs(sock, ic); err != nil { // writes the sysctls too
 			return err
 		}
 	} else if err := runHooksInParent(sock); err != nil {
 		return err
-	}
-	if err := setupUTS(cfg); err != nil {
+	} else if err := writeSysctls(cfg.Sysctl); err != nil {
 		return err
 	}
-	if err := writeSysctls(cfg.Sysctl); err != nil {
+	if err := setupUTS(cfg); err != nil {
 		return err
 	}
 	if !cfg.NoNewKeyring {
@@ -164,7 +164,12 @@ func writeSysctls(s map[string]string) error {
 	return nil
 }
 
+// dotsToSlashes turns a sysctl name into its /proc/sys path as sysctl(8)
+// does: a name whose first separator is "/" is a path already.
 func dotsToSlashes(k string) string {
+	if i := strings.IndexAny(k, "./"); i >= 0 && k[i] == '/' {
+		return k
+	}
 	b := []byte(k)
 	for i, c := range b {
 		switch c {

@@ -51,6 +51,9 @@ func setupRootfs(sock syncSock, ic *initConfig) error {
 	if err := enterRoot(cfg.Rootfs, cfg.NoPivotRoot); err != nil {
 		return err
 	}
+	if err := writeSysctls(cfg.Sysctl); err != nil { // before /proc/sys is read-only
+		return err
+	}
 	if err := maskAndProtect(cfg); err != nil {
 		return err
 	}
