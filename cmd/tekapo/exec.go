@@ -91,6 +91,7 @@ func execProcess(c *cli.Context, cfg *configs.Config) (*configs.Process, error) 
 			return nil, err
 		}
 		p.Seccomp = cfg.Process.Seccomp
+		p.Personality = cfg.Process.Personality
 		return p, nil
 	}
 	if c.NArg() < 2 {

@@ -45,7 +45,8 @@ func setHook(s *specs.Spec, name string, h specs.Hook) {
 		s.Hooks = &specs.Hooks{}
 	}
 	lists := map[string]*[]specs.Hook{
-		"prestart": &s.Hooks.Prestart, "createRuntime": &s.Hooks.CreateRuntime, //nolint:staticcheck
+		//lint:ignore SA1019 prestart is deprecated but engines still use it, so it is tested
+		"prestart": &s.Hooks.Prestart, "createRuntime": &s.Hooks.CreateRuntime,
 		"createContainer": &s.Hooks.CreateContainer, "startContainer": &s.Hooks.StartContainer,
 		"poststart": &s.Hooks.Poststart, "poststop": &s.Hooks.Poststop,
 	}

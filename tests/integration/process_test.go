@@ -93,6 +93,7 @@ func TestScheduler(t *testing.T) {
 		{"idle", specs.Scheduler{Policy: specs.SchedIdle}, "0", "0", "5"},
 		{"other-negative-nice", specs.Scheduler{Policy: specs.SchedOther, Nice: -5}, "-5", "0", "0"},
 		{"fifo", specs.Scheduler{Policy: specs.SchedFIFO, Priority: 10}, "0", "10", "1"},
+		{"deadline", specs.Scheduler{Policy: specs.SchedDeadline, Runtime: 10e6, Deadline: 30e6, Period: 100e6}, "0", "0", "6"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -100,7 +101,9 @@ func TestScheduler(t *testing.T) {
 			s := e.spec("sched", "cat", "/proc/self/stat")
 			s.Process.Scheduler = &c.sched
 			r := e.run("sched", s)
-			if c.sched.Policy == specs.SchedFIFO && r.code != 0 && strings.Contains(r.stderr, "operation not permitted") {
+			rt := c.sched.Policy == specs.SchedFIFO || c.sched.Policy == specs.SchedDeadline
+			if rt && r.code != 0 && strings.Contains(r.stderr, "sched_setattr") &&
+				(strings.Contains(r.stderr, "operation not permitted") || strings.Contains(r.stderr, "device or resource busy")) {
 				t.Skipf("real-time group scheduling: the container's cpu cgroup has no real-time runtime (%s)", strings.TrimSpace(r.stderr))
 			}
 			if r.code != 0 {
@@ -193,6 +196,24 @@ func TestRlimits(t *testing.T) {
 	}
 	if got := strings.Join(strings.Fields(string(out)), " "); got != "100 200 unlimited unlimited" {
 		t.Errorf("nofile soft/hard, core soft/hard: %q, want 100 200 unlimited unlimited", got)
+	}
+}
+
+// TestRlimitNofileInherited: without an RLIMIT_NOFILE rlimit the process
+// gets its caller's limit, not the one the Go runtime raises itself to.
+func TestRlimitNofileInherited(t *testing.T) {
+	e := newEnv(t)
+	s := e.spec("nf", "sh", "-c", "ulimit -Sn; ulimit -Hn")
+	s.Process.Rlimits = nil
+	e.write(s)
+	cmd := exec.Command("sh", "-c", `ulimit -Sn 512 && ulimit -Hn 4096 && exec "$0" "$@"`, tekapo, "--root", e.root, "run", "nf")
+	cmd.Dir = e.bundle
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if got := strings.Join(strings.Fields(string(out)), " "); got != "512 4096" {
+		t.Errorf("nofile soft/hard: %q, want the caller's 512 4096", got)
 	}
 }
 
