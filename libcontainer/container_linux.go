@@ -121,6 +121,7 @@ func startInit(o *CreateOpts, dir *stateDir, mgr cgroups.Manager) (*proc, error)
 		Pid: p.pid, Bundle: cfg.Bundle, Annotations: cfg.Annotations}
 	if err := drive(p, ic, mgr, &cfg.Hooks); err != nil {
 		p.kill()
+		poststopAfterFailure(cfg.Hooks.Poststop, ic.HookState)
 		return nil, err
 	}
 	return p, nil

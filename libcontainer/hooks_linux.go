@@ -94,3 +94,17 @@ func createAndStart(o *CreateOpts) (*Container, error) {
 	}
 	return c, nil
 }
+
+// poststopAfterFailure: a container whose creation failed once its init
+// was running is deleted, so its poststop hooks run (runtime-spec
+// lifecycle, steps 12-14); their failures are warnings.
+func poststopAfterFailure(hooks []specs.Hook, state *specs.State) {
+	if len(hooks) == 0 {
+		return
+	}
+	st := *state
+	st.Status = specs.StateStopped
+	if err := runHooks("poststop", hooks, &st); err != nil {
+		warnf("%v", err)
+	}
+}

@@ -204,6 +204,7 @@ func (w *fifoWaiter) wait(before func() error) error {
 		return fmt.Errorf("open exec fifo: %w", err)
 	}
 	if err := before(); err != nil {
+		unix.Write(fd, []byte("E"+err.Error())) //nolint:errcheck // start reports it
 		return err
 	}
 	if _, err := unix.Write(fd, []byte("0")); err != nil {

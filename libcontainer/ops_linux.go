@@ -128,9 +128,14 @@ func (c *Container) Start() error {
 			return errors.New("container init exited before start")
 		}
 	}
-	var b [1]byte
-	if n, _ := unix.Read(fd, b[:]); n != 1 {
+	// "0", or "E" and why init gave up (a startContainer hook failed).
+	var b [4096]byte
+	n, _ := unix.Read(fd, b[:])
+	if n < 1 {
 		return errors.New("container init exited before start")
+	}
+	if b[0] != '0' {
+		return errors.New(string(b[1:n]))
 	}
 	os.Remove(c.dir.fifo())
 	return c.poststart()

@@ -175,15 +175,17 @@ const failHook = "#!/bin/sh\necho boom-$1 >&2\nexit 3\n"
 
 // TestHookFailureAborts: a failing prestart, createRuntime,
 // createContainer or startContainer hook stops the container before its
-// process runs, with an error naming the hook, and leaves nothing behind.
+// process runs, with an error naming the hook; the poststop hooks run and
+// nothing is left behind.
 func TestHookFailureAborts(t *testing.T) {
 	for _, name := range hookNames[:4] {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t)
 			s := e.spec("fail", "echo", "process-ran")
-			dir := hookDir(t, s, map[string]string{"fail.sh": failHook})
+			dir := hookDir(t, s, map[string]string{"fail.sh": failHook, "record.sh": recordHook})
 			path, _ := hookPath(dir, name, "fail.sh")
 			setHook(s, name, specs.Hook{Path: path, Args: []string{"fail.sh", name}})
+			setHook(s, "poststop", specs.Hook{Path: filepath.Join(dir, "record.sh"), Args: []string{"record.sh", "poststop", dir}})
 			r := e.run("fail", s)
 			if r.code == 0 || strings.Contains(r.stdout, "process-ran") {
 				t.Fatalf("the container ran despite a failing %s hook: exit %d: %s", name, r.code, r.stdout)
@@ -193,8 +195,29 @@ func TestHookFailureAborts(t *testing.T) {
 					t.Errorf("error lacks %q: %s", want, r.stderr)
 				}
 			}
+			// The container is deleted, so its poststop hooks run.
+			if st := readHookState(t, filepath.Join(dir, "poststop.json")); st.Status != "stopped" || st.ID != "fail" {
+				t.Errorf("poststop got state %+v", st)
+			}
 		})
 	}
+}
+
+// TestStartHookFailureOnStart: with create and start, `start` reports the
+// failing startContainer hook, and the container is stopped.
+func TestStartHookFailureOnStart(t *testing.T) {
+	e := newEnv(t)
+	s := e.spec("fs", "echo", "process-ran")
+	hookDir(t, s, map[string]string{"fail.sh": failHook})
+	setHook(s, "startContainer", specs.Hook{Path: "/run/fail.sh", Args: []string{"fail.sh", "startContainer"}})
+	e.write(s)
+	e.ok("create", "fs")
+	r := e.tekapo("start", "fs")
+	if r.code == 0 || !strings.Contains(r.stderr, "startContainer hook #0 (/run/fail.sh)") || !strings.Contains(r.stderr, "boom-startContainer") {
+		t.Errorf("start: exit %d: %s", r.code, r.stderr)
+	}
+	e.waitStatus("fs", "stopped")
+	e.ok("delete", "fs")
 }
 
 // TestHookFailureWarns: failing poststart and poststop hooks are warnings.
