@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -158,7 +159,20 @@ func TestSeccompExec(t *testing.T) {
 
 // TestSeccompNotify: SCMP_ACT_NOTIFY sends the listener fd and the state
 // to the agent at listenerPath; the agent answers the container's mkdir.
+// Once plain, once with SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV.
 func TestSeccompNotify(t *testing.T) {
+	t.Run("plain", func(t *testing.T) { seccompNotify(t, nil) })
+	t.Run("wait-killable-recv", func(t *testing.T) {
+		f, _ := tekapoFeatures(t)
+		flag := specs.LinuxSeccompFlagWaitKillableRecv
+		if !slices.Contains(f.Linux.Seccomp.SupportedFlags, string(flag)) {
+			t.Skip("the kernel lacks SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (Linux 5.19+)")
+		}
+		seccompNotify(t, []specs.LinuxSeccompFlag{flag})
+	})
+}
+
+func seccompNotify(t *testing.T, flags []specs.LinuxSeccompFlag) {
 	e := newEnv(t)
 	sock := filepath.Join(t.TempDir(), "agent.sock")
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
@@ -170,7 +184,7 @@ func TestSeccompNotify(t *testing.T) {
 	go runNotifyAgent(l, done)
 	s := e.spec("notify", "sh", "-c", "mkdir /tmp/d 2>&1; echo mkdir=$?")
 	s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerPath: sock,
-		ListenerMetadata: "agent-meta", Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActNotify}}}
+		ListenerMetadata: "agent-meta", Flags: flags, Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActNotify}}}
 	r := e.run("notify", s)
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s%s", r.code, r.stdout, r.stderr)
