@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -41,8 +42,27 @@ func statusField(out, name string) string {
 	return ""
 }
 
+// keyctlProbe builds testdata/keyctl (static) into a directory of its own
+// and mounts it at /probe in s; "" when it cannot be built (no Go
+// toolchain, as in the v2 VM).
+func keyctlProbe(t *testing.T, s *specs.Spec) string {
+	t.Helper()
+	if _, err := exec.LookPath("go"); err != nil {
+		return ""
+	}
+	dir := t.TempDir()
+	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "keyctl"), "./testdata/keyctl")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Logf("cannot build the keyctl probe here: %v: %s", err, out)
+		return ""
+	}
+	s.Mounts = append(s.Mounts, specs.Mount{Destination: "/probe", Type: "bind", Source: dir, Options: []string{"rbind", "ro"}})
+	return "/probe/keyctl"
+}
+
 // TestSeccompDefaultProfile: with docker's default profile, ordinary
-// commands work and unshare and mount fail with EPERM, although the
+// commands work and unshare, mount and keyctl fail with EPERM, although the
 // process has CAP_SYS_ADMIN (without the profile they succeed); the filter
 // is in place with and without no_new_privs.
 func TestSeccompDefaultProfile(t *testing.T) {
@@ -69,6 +89,10 @@ func TestSeccompDefaultProfile(t *testing.T) {
 			if c.profile {
 				s.Linux.Seccomp = dockerProfile(t)
 			}
+			probe := keyctlProbe(t, s)
+			if probe != "" {
+				s.Process.Args[2] += "; " + probe
+			}
 			r := e.run("sc", s)
 			if r.code != 0 {
 				t.Fatalf("exit %d: %s%s", r.code, r.stdout, r.stderr)
@@ -83,6 +107,11 @@ func TestSeccompDefaultProfile(t *testing.T) {
 			if c.profile && (!strings.Contains(out, "unshare(0x20000): Operation not permitted") ||
 				!strings.Contains(out, "mount: permission denied")) {
 				t.Errorf("unshare and mount did not fail with EPERM:\n%s", out)
+			}
+			if probe == "" {
+				t.Log("no keyctl probe: keyctl not checked")
+			} else if want := map[bool]string{true: "keyctl: operation not permitted", false: "keyctl: ok"}[c.profile]; !strings.Contains(out, want) {
+				t.Errorf("missing %q in:\n%s", want, out)
 			}
 			if v := statusField(out, "Seccomp"); v != c.seccomp {
 				t.Errorf("Seccomp: %q, want %s", v, c.seccomp)
