@@ -177,6 +177,15 @@ func TestTimeNamespace(t *testing.T) {
 	if err != nil || up < 259200 {
 		t.Errorf("uptime %q does not include the boottime offset", lines[2])
 	}
+	// An exec'd process joins the container's time namespace.
+	s.Process.Args = []string{"sleep", "100"}
+	e.write(s)
+	e.ok("run", "-d", "timens")
+	defer e.tekapo("delete", "--force", "timens")
+	up, err = strconv.ParseFloat(strings.Fields(e.ok("exec", "timens", "cat", "/proc/uptime"))[0], 64)
+	if err != nil || up < 259200 {
+		t.Errorf("exec'd process: uptime %v does not include the boottime offset (%v)", up, err)
+	}
 }
 
 // TestRlimits: rlimits are set, a soft limit above the runtime's own is
