@@ -186,7 +186,9 @@ func median(ss []sample, f func(sample) time.Duration) time.Duration {
 // report prints medians and the ratios against runc and crun.
 func report() {
 	cpu := func(n string) time.Duration { return median(results[n], func(s sample) time.Duration { return s.cpu }) }
-	wall := func(n string) time.Duration { return median(results[n], func(s sample) time.Duration { return s.wall }) }
+	wall := func(n string) time.Duration {
+		return median(results[n], func(s sample) time.Duration { return s.wall })
+	}
 	var lines []string
 	for _, n := range []string{"tekapo", "runc", "crun"} {
 		if len(results[n]) > 0 {
