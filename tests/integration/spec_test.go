@@ -132,3 +132,30 @@ func TestNamespacePath(t *testing.T) {
 	}
 	e.ok("delete", "--force", "netowner")
 }
+
+// TestMountSymlinkEscape: a mount destination that goes through a symlink
+// pointing out of the rootfs still lands inside the rootfs.
+func TestMountSymlinkEscape(t *testing.T) {
+	e := newEnv(t)
+	own := filepath.Join(t.TempDir(), "rootfs")
+	if err := MakeBusyboxRootfs(own); err != nil {
+		t.Fatal(err)
+	}
+	hostDir := t.TempDir() // what the symlink points at, on the host
+	if err := os.Symlink(hostDir, filepath.Join(own, "evil")); err != nil {
+		t.Fatal(err)
+	}
+	s := e.spec("escape", "sh", "-c", "grep -c ' /evil/x ' /proc/mounts || true")
+	s.Root.Path = own
+	s.Mounts = append(s.Mounts, specs.Mount{Destination: "/evil/x", Type: "tmpfs", Source: "tmpfs"})
+	r := e.run("escape", s)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(hostDir, "x")); err == nil {
+		t.Fatal("the mount point was created outside the rootfs, through the symlink")
+	}
+	if _, err := os.Stat(filepath.Join(own, hostDir, "x")); err != nil {
+		t.Fatalf("the mount point is not inside the rootfs: %v", err)
+	}
+}
