@@ -21,6 +21,7 @@ APT_PACKAGES := gcc pkg-config libseccomp-dev busybox-static runc crun uidmap ip
 
 .PHONY: all deps demo test unit integration v2lane lint bench clean
 
+.DEFAULT_GOAL := all
 include tests/v2vm/v2vm.mk
 
 all: $(BIN)
