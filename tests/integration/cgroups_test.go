@@ -182,6 +182,8 @@ func TestCgroupUpdate(t *testing.T) {
 		t.Errorf("cpu.shares after update -r -: %q", v)
 	}
 	e.expectError("invalid value", "update", "--memory", "lots", "upd")
+	e.ok("update", "--memory", "32m", "--memory-swap", "64m", "upd")
+	e.expectError("above the memory+swap limit", "update", "--memory", "128m", "upd")
 	e.ok("kill", "upd", "KILL")
 	e.waitStatus("upd", "stopped")
 	e.expectError("is not running", "update", "--pids-limit", "5", "upd")
