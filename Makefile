@@ -11,7 +11,7 @@
 GO       ?= go
 BIN      := bin/tekapo
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-TAGS     := netgo osusergo
+TAGS     := netgo osusergo urfave_cli_no_docs
 LDFLAGS  := -s -w -X main.version=$(VERSION) -extldflags -static
 SOURCES  := $(shell find cmd libcontainer specconv -name '*.go' -o -name '*.c') go.mod go.sum
 export TEKAPO_BIN := $(CURDIR)/$(BIN)
@@ -21,6 +21,7 @@ APT_PACKAGES := gcc pkg-config libseccomp-dev busybox-static runc crun uidmap ip
 
 .PHONY: all deps demo test unit integration v2lane lint bench clean
 
+.DEFAULT_GOAL := all
 include tests/v2vm/v2vm.mk
 
 all: $(BIN)

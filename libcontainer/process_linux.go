@@ -114,7 +114,7 @@ func spawn(b *bootstrap, ic *initConfig, stdio [3]*os.File, extra []*os.File) (*
 	cmd := &exec.Cmd{
 		Path:       "/proc/self/fd/" + strconv.Itoa(exeFd),
 		Args:       []string{"tekapo", "init"},
-		Env:        []string{"_TEKAPO_INITPIPE=" + strconv.Itoa(sockFd), "GOMAXPROCS=1"},
+		Env:        []string{"_TEKAPO_INITPIPE=" + strconv.Itoa(sockFd), "GOMAXPROCS=1", "GOGC=off"},
 		Stdin:      stdio[0],
 		Stdout:     stdio[1],
 		Stderr:     stdio[2],

@@ -52,7 +52,8 @@ func main() {
 func commands() []*cli.Command {
 	return []*cli.Command{
 		createCommand, startCommand, runCommand, stateCommand, killCommand, deleteCommand,
-		listCommand, execCommand, psCommand, pauseCommand, resumeCommand, specCommand, featuresCommand,
+		listCommand, execCommand, psCommand, pauseCommand, resumeCommand, specCommand,
+		updateCommand, eventsCommand, featuresCommand,
 	}
 }
 

@@ -10,7 +10,7 @@ import (
 // TestIsolation: what a user sees inside a default container.
 func TestIsolation(t *testing.T) {
 	e := newEnv(t)
-	s := e.spec("iso", "sh", "-c", `echo pid=$$; hostname; cat /proc/mounts; echo kcore-bytes=$(head -c 10 /proc/kcore 2>/dev/null | wc -c); echo firmware-entries=$(ls /sys/firmware | wc -l); touch /x 2>/dev/null && echo root-writable; echo end`)
+	s := e.spec("iso", "sh", "-c", `echo pid=$$; hostname; cat /proc/mounts; ls /dev | tr '\n' ' '; echo; echo kcore-bytes=$(head -c 10 /proc/kcore 2>/dev/null | wc -c); echo firmware-entries=$(ls /sys/firmware | wc -l); touch /x 2>/dev/null && echo root-writable; echo end`)
 	s.Hostname = "tekapo-test"
 	r := e.run("iso", s)
 	if r.code != 0 {
@@ -18,7 +18,7 @@ func TestIsolation(t *testing.T) {
 	}
 	out := r.stdout
 	for _, want := range []string{"pid=1\n", "tekapo-test\n", "proc /proc proc", "tmpfs /dev tmpfs", "devpts /dev/pts devpts",
-		"mqueue /dev/mqueue mqueue", "sysfs /sys sysfs ro", "kcore-bytes=0\n", "firmware-entries=0\n", "end\n"} {
+		"mqueue /dev/mqueue mqueue", "sysfs /sys sysfs ro", "kcore-bytes=0\n", "fd full mqueue null ptmx pts random shm stderr stdin stdout tty urandom zero", "firmware-entries=0\n", "end\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in:\n%s", want, out)
 		}

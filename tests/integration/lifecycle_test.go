@@ -77,8 +77,7 @@ func TestRunExitStatus(t *testing.T) {
 		done := make(chan result, 1)
 		go func() { done <- e.tekapo("run", "killed") }()
 		e.waitStatus("killed", "running")
-		time.Sleep(100 * time.Millisecond) // let the shell install its trap
-		e.ok("kill", "killed", sig)
+		e.killUntil("killed", sig, "stopped")
 		if r := <-done; r.code != want {
 			t.Errorf("run killed by %s: exit %d, want %d (%s)", sig, r.code, want, r.stderr)
 		}
@@ -91,8 +90,7 @@ func TestKillSignals(t *testing.T) {
 		e := newEnv(t)
 		e.write(e.spec("sig", "sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"))
 		e.ok("run", "--detach", "sig")
-		e.ok("kill", "sig", sig)
-		e.waitStatus("sig", "stopped")
+		e.killUntil("sig", sig, "stopped")
 		e.ok("delete", "sig")
 	}
 	e := newEnv(t)
@@ -154,4 +152,25 @@ func TestExec(t *testing.T) {
 		t.Fatalf("exec exit status %d, want 7", r.code)
 	}
 	e.ok("delete", "--force", "ex")
+}
+
+// killUntil signals the container until it reaches status (or, for
+// "stopped", is gone): a shell that
+// is PID 1 ignores a signal that comes before it has installed its trap.
+func (e *env) killUntil(id, sig, status string) {
+	e.t.Helper()
+	for i := 0; i < 50; i++ {
+		e.tekapo("kill", id, sig)
+		for j := 0; j < 10; j++ {
+			r := e.tekapo("state", id)
+			if r.code == 0 && strings.Contains(r.stdout, `"status": "`+status+`"`) {
+				return
+			}
+			if status == "stopped" && strings.Contains(r.stderr, "does not exist") {
+				return // a foreground run removes its container when it ends
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	e.t.Fatalf("container %s did not become %s after SIG%s", id, status, sig)
 }

@@ -1,0 +1,223 @@
+// Package bench measures what a container start costs with tekapo, runc and
+// crun, in the same run, on the same bundle, and prints the ratios. CPU time
+// (user+system of the runtime and everything it started, the container
+// included) is the figure that matters; wall time is printed too. Nothing
+// here asserts a speed: run it with `make bench`.
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/tekapo/tekapo/specconv"
+)
+
+type runtime struct {
+	name string
+	argv []string // the runtime command, before --root
+}
+
+type sample struct{ cpu, wall time.Duration }
+
+var (
+	results = map[string][]sample{}
+	bundle  string
+	cgroup  = fmt.Sprintf("/tekapo-bench-%d", os.Getpid())
+)
+
+// crunWrapper hides this hybrid host's cgroup2 controllers from crun in a
+// private mount namespace (crun refuses hybrid hosts); the wrapper's own
+// cost is measured alone and subtracted.
+const crunWrapper = `mount --bind /dev/null /sys/fs/cgroup/unified/cgroup.controllers && exec "$@"`
+
+func runtimes() []runtime {
+	bin := os.Getenv("TEKAPO_BIN")
+	if bin == "" {
+		bin, _ = filepath.Abs("../../bin/tekapo")
+	}
+	rts := []runtime{{"tekapo", []string{bin}}}
+	if p, err := exec.LookPath("runc"); err == nil {
+		rts = append(rts, runtime{"runc", []string{p}})
+	}
+	if p, err := exec.LookPath("crun"); err == nil {
+		rts = append(rts, runtime{"crun", []string{"unshare", "-m", "sh", "-c", crunWrapper, "crun", p}})
+	}
+	return rts
+}
+
+func TestMain(m *testing.M) {
+	if os.Geteuid() != 0 {
+		fmt.Println("SKIP: benchmarks need root")
+		os.Exit(0)
+	}
+	dir, err := os.MkdirTemp("", "tekapo-bench")
+	if err != nil {
+		panic(err)
+	}
+	os.Chmod(dir, 0o755)
+	bundle = dir
+	if err := makeBundle(dir); err != nil {
+		fmt.Println(err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	report()
+	os.RemoveAll(dir)
+	removeCgroups()
+	os.Exit(code)
+}
+
+// makeBundle: a busybox rootfs and a default config running /bin/true
+// (ociVersion 1.0.2, which every runtime here accepts).
+func makeBundle(dir string) error {
+	rootfs := filepath.Join(dir, "rootfs")
+	for _, d := range []string{"bin", "proc", "dev", "sys", "tmp"} {
+		os.MkdirAll(filepath.Join(rootfs, d), 0o755)
+	}
+	bb, err := exec.LookPath("busybox")
+	if err != nil {
+		return err
+	}
+	data, err := os.ReadFile(bb)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(rootfs, "bin/busybox"), data, 0o755); err != nil {
+		return err
+	}
+	for _, a := range []string{"true", "sh", "sleep"} {
+		os.Symlink("busybox", filepath.Join(rootfs, "bin", a))
+	}
+	s := specconv.Example()
+	s.Version = "1.0.2"
+	s.Process.Terminal = false
+	s.Process.Args = []string{"/bin/true"}
+	s.Root = &specs.Root{Path: "rootfs", Readonly: true}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644)
+}
+
+// setCgroup gives the next container its own cgroup under this run's parent.
+func setCgroup(b *testing.B, id string) {
+	p := filepath.Join(bundle, "config.json")
+	raw, err := os.ReadFile(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var s specs.Spec
+	json.Unmarshal(raw, &s)
+	s.Linux.CgroupsPath = cgroup + "/" + id
+	raw, _ = json.Marshal(&s)
+	if err := os.WriteFile(p, raw, 0o644); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// measure runs argv and returns its CPU time (children included) and wall time.
+func measure(b *testing.B, argv []string) sample {
+	var before, after syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &before)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = bundle
+	out, _ := os.CreateTemp("", "bench-out")
+	defer os.Remove(out.Name())
+	cmd.Stdout, cmd.Stderr = out, out
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &after)
+	if err != nil {
+		msg, _ := os.ReadFile(out.Name())
+		b.Fatalf("%v: %v: %s", argv, err, msg)
+	}
+	cpu := time.Duration(after.Utime.Nano()+after.Stime.Nano()-before.Utime.Nano()-before.Stime.Nano()) * time.Nanosecond
+	return sample{cpu: cpu, wall: wall}
+}
+
+// BenchmarkRunTrue: `RUNTIME run ID` of /bin/true, start to exit and cleanup.
+func BenchmarkRunTrue(b *testing.B) {
+	root := b.TempDir()
+	// The crun wrapper's own cost, to subtract from crun's samples.
+	wrapper := []string{"unshare", "-m", "sh", "-c", crunWrapper, "crun", "true"}
+	for _, rt := range runtimes() {
+		b.Run(rt.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				id := fmt.Sprintf("%s-%d-%d", rt.name, b.N, i)
+				setCgroup(b, id)
+				s := measure(b, append(append([]string{}, rt.argv...), "--root", filepath.Join(root, rt.name), "run", id))
+				if rt.name == "crun" {
+					w := measure(b, wrapper)
+					s.cpu -= w.cpu
+					s.wall -= w.wall
+				}
+				results[rt.name] = append(results[rt.name], s)
+			}
+			ms := median(results[rt.name], func(s sample) time.Duration { return s.cpu })
+			b.ReportMetric(float64(ms.Microseconds())/1000, "cpu-ms/op")
+		})
+	}
+}
+
+func median(ss []sample, f func(sample) time.Duration) time.Duration {
+	if len(ss) == 0 {
+		return 0
+	}
+	v := make([]time.Duration, len(ss))
+	for i, s := range ss {
+		v[i] = f(s)
+	}
+	sort.Slice(v, func(i, j int) bool { return v[i] < v[j] })
+	return v[len(v)/2]
+}
+
+// report prints medians and the ratios against runc and crun.
+func report() {
+	cpu := func(n string) time.Duration { return median(results[n], func(s sample) time.Duration { return s.cpu }) }
+	wall := func(n string) time.Duration {
+		return median(results[n], func(s sample) time.Duration { return s.wall })
+	}
+	var lines []string
+	for _, n := range []string{"tekapo", "runc", "crun"} {
+		if len(results[n]) > 0 {
+			lines = append(lines, fmt.Sprintf("  %-7s cpu %6.1f ms   wall %6.1f ms   (median of %d)", n,
+				float64(cpu(n).Microseconds())/1000, float64(wall(n).Microseconds())/1000, len(results[n])))
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Println("run /bin/true (crun: its hybrid-cgroup wrapper's cost subtracted):")
+	fmt.Println(strings.Join(lines, "\n"))
+	for _, ref := range []string{"runc", "crun"} {
+		if cpu(ref) > 0 && cpu("tekapo") > 0 {
+			fmt.Printf("  tekapo/%s: cpu %.2f, wall %.2f\n", ref,
+				float64(cpu("tekapo"))/float64(cpu(ref)), float64(wall("tekapo"))/float64(wall(ref)))
+		}
+	}
+}
+
+// removeCgroups removes this run's parent (runc and crun leave none behind
+// on success; the parent itself is ours).
+func removeCgroups() {
+	hier, _ := filepath.Glob("/sys/fs/cgroup/*")
+	for _, h := range hier {
+		dirs, _ := filepath.Glob(filepath.Join(h, cgroup, "*"))
+		for _, d := range dirs {
+			syscall.Rmdir(d)
+		}
+		syscall.Rmdir(filepath.Join(h, cgroup))
+	}
+}
