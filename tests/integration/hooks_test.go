@@ -272,3 +272,21 @@ func processesWithArgs(args string) []string {
 	}
 	return out
 }
+
+// TestHookBackgroundChild: a hook that succeeds but leaves a child holding
+// its output does not hang the runtime.
+func TestHookBackgroundChild(t *testing.T) {
+	e := newEnv(t)
+	s := e.spec("bg", "echo", "process-ran")
+	dir := hookDir(t, s, map[string]string{"bg.sh": "#!/bin/sh\nsleep 2 &\nexit 0\n"})
+	setHook(s, "createRuntime", specs.Hook{Path: filepath.Join(dir, "bg.sh")})
+	start := time.Now()
+	r := e.run("bg", s)
+	if r.code != 0 || !strings.Contains(r.stdout, "process-ran") {
+		t.Fatalf("exit %d: %s%s", r.code, r.stdout, r.stderr)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("run took %v", took)
+	}
+	time.Sleep(2 * time.Second) // let the hook's child go
+}
