@@ -42,23 +42,23 @@ func statusField(out, name string) string {
 	return ""
 }
 
-// keyctlProbe builds testdata/keyctl (static) into a directory of its own
+// syscallProbe builds testdata/probe (static) into a directory of its own
 // and mounts it at /probe in s; "" when it cannot be built (no Go
 // toolchain, as in the v2 VM).
-func keyctlProbe(t *testing.T, s *specs.Spec) string {
+func syscallProbe(t *testing.T, s *specs.Spec) string {
 	t.Helper()
 	if _, err := exec.LookPath("go"); err != nil {
 		return ""
 	}
 	dir := t.TempDir()
-	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "keyctl"), "./testdata/keyctl")
+	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "probe"), "./testdata/probe")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Logf("cannot build the keyctl probe here: %v: %s", err, out)
+		t.Logf("cannot build the syscall probe here: %v: %s", err, out)
 		return ""
 	}
 	s.Mounts = append(s.Mounts, specs.Mount{Destination: "/probe", Type: "bind", Source: dir, Options: []string{"rbind", "ro"}})
-	return "/probe/keyctl"
+	return "/probe/probe"
 }
 
 // TestSeccompDefaultProfile: with docker's default profile, ordinary
@@ -89,9 +89,9 @@ func TestSeccompDefaultProfile(t *testing.T) {
 			if c.profile {
 				s.Linux.Seccomp = dockerProfile(t)
 			}
-			probe := keyctlProbe(t, s)
+			probe := syscallProbe(t, s)
 			if probe != "" {
-				s.Process.Args[2] += "; " + probe
+				s.Process.Args[2] += "; " + probe + " keyctl; " + probe + " nr 500"
 			}
 			r := e.run("sc", s)
 			if r.code != 0 {
@@ -108,10 +108,16 @@ func TestSeccompDefaultProfile(t *testing.T) {
 				!strings.Contains(out, "mount: permission denied")) {
 				t.Errorf("unshare and mount did not fail with EPERM:\n%s", out)
 			}
-			if probe == "" {
-				t.Log("no keyctl probe: keyctl not checked")
-			} else if want := map[bool]string{true: "keyctl: operation not permitted", false: "keyctl: ok"}[c.profile]; !strings.Contains(out, want) {
-				t.Errorf("missing %q in:\n%s", want, out)
+			// keyctl is below the profile's highest syscall: EPERM. 500 is
+			// above it, a syscall newer than the profile: ENOSYS.
+			wants = map[bool][]string{true: {"keyctl: operation not permitted", "nr 500: function not implemented"},
+				false: {"keyctl: ok", "nr 500: function not implemented"}}[c.profile]
+			for _, want := range wants {
+				if probe == "" {
+					t.Log("no syscall probe: keyctl and ENOSYS not checked")
+				} else if !strings.Contains(out, want) {
+					t.Errorf("missing %q in:\n%s", want, out)
+				}
 			}
 			if v := statusField(out, "Seccomp"); v != c.seccomp {
 				t.Errorf("Seccomp: %q, want %s", v, c.seccomp)
