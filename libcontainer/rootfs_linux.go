@@ -173,6 +173,10 @@ func mountOne(m *configs.Mount, fd int, reopen func() (int, error)) error {
 		rest = flags &^ (unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT)
 	} else if err := unix.Mount(m.Source, fdPath(fd), m.Device, uintptr(flags), m.Data); err != nil {
 		return err
+	} else if m.TmpCopyUp {
+		if err := copyUp(fd, reopen); err != nil {
+			return fmt.Errorf("tmpcopyup: %w", err)
+		}
 	}
 	if rest == 0 && len(m.PropagationFlags) == 0 && m.RecAttrSet == 0 && m.RecAttrClr == 0 {
 		return nil

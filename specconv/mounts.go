@@ -14,9 +14,7 @@ import (
 )
 
 // TmpCopyUpOption is the option asking init to copy the existing content
-// of a tmpfs mount's destination into it. configs.Mount has no field for it
-// yet, so it stays in Data; init must strip it (SplitTmpCopyUp) before
-// calling mount(2).
+// of a tmpfs mount's destination into it (configs.Mount.TmpCopyUp).
 const TmpCopyUpOption = "tmpcopyup"
 
 // mountOpts is what the options of one mount parse into.
@@ -73,7 +71,7 @@ func convertMount(c *configs.Config, sm *specs.Mount, bundle string) (*configs.M
 	if m.Device == "overlay" {
 		o.data = overlayData(o.data, bundle)
 	}
-	m.Data = strings.Join(o.data, ",")
+	m.Data, m.TmpCopyUp = SplitTmpCopyUp(strings.Join(o.data, ","))
 	if err := mountIDMap(c, m, sm, o); err != nil {
 		return nil, err
 	}

@@ -208,12 +208,12 @@ func TestIDMappedMounts(t *testing.T) {
 func TestTmpCopyUp(t *testing.T) {
 	m, _ := oneMount(t, specs.Mount{Destination: "/run", Type: "tmpfs", Source: "tmpfs",
 		Options: []string{"nosuid", "tmpcopyup", "mode=755"}})
-	if m.Data != "tmpcopyup,mode=755" {
-		t.Fatalf("data %q", m.Data)
+	if m.Data != "mode=755" || !m.TmpCopyUp {
+		t.Fatalf("data %q, copy-up %v", m.Data, m.TmpCopyUp)
 	}
-	rest, ok := SplitTmpCopyUp(m.Data)
+	rest, ok := SplitTmpCopyUp("tmpcopyup,mode=755")
 	if !ok || rest != "mode=755" {
-		t.Fatalf("SplitTmpCopyUp(%q) = %q, %v", m.Data, rest, ok)
+		t.Fatalf("SplitTmpCopyUp = %q, %v", rest, ok)
 	}
 	if rest, ok := SplitTmpCopyUp("mode=755"); ok || rest != "mode=755" {
 		t.Fatalf("without tmpcopyup: %q, %v", rest, ok)

@@ -57,6 +57,8 @@ type Mount struct {
 	UIDMappings    []IDMap `json:"uid_mappings,omitempty"`
 	GIDMappings    []IDMap `json:"gid_mappings,omitempty"`
 	RecursiveIDMap bool    `json:"recursive_idmap,omitempty"`
+	// TmpCopyUp: copy what the destination held into the new tmpfs.
+	TmpCopyUp bool `json:"tmpcopyup,omitempty"`
 }
 
 // IsBind reports whether m is a bind mount.

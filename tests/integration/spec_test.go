@@ -159,3 +159,19 @@ func TestMountSymlinkEscape(t *testing.T) {
 		t.Fatalf("the mount point is not inside the rootfs: %v", err)
 	}
 }
+
+// TestTmpCopyUp: a tmpfs with "tmpcopyup" starts with what its
+// destination held in the rootfs (podman's --read-only uses it).
+func TestTmpCopyUp(t *testing.T) {
+	e := newEnv(t)
+	s := e.spec("copyup", "sh", "-c", "cat /etc/passwd | head -1; ls -l /etc/group | cut -c1-10; touch /etc/new && echo writable")
+	s.Mounts = append(s.Mounts, specs.Mount{Destination: "/etc", Type: "tmpfs", Source: "tmpfs",
+		Options: []string{"nosuid", "tmpcopyup", "mode=755"}})
+	r := e.run("copyup", s)
+	if r.code != 0 || r.stdout != "root:x:0:0:root:/root:/bin/sh\n-rw-r--r--\nwritable\n" {
+		t.Fatalf("exit %d: %q %s", r.code, r.stdout, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(rootfs, "etc/new")); err == nil {
+		t.Fatal("the write went to the rootfs, not the tmpfs")
+	}
+}
