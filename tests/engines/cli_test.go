@@ -19,6 +19,9 @@ type cliEngine struct {
 	initComm []string // acceptable names of pid 1 under --init
 	rmForce  []string // removes a running container at once
 	ulimits  []string // extra flags for the ulimits scenario
+	// execMissing is the status of exec'ing a missing command: podman says
+	// 127, docker 20.10 turns every exec start failure into 126.
+	execMissing int
 }
 
 func (c *cliEngine) cmd(args ...string) command {
@@ -176,7 +179,11 @@ func scDetached(t *testing.T, c *cliEngine) {
 	expectCode(t, c.do(t, "exec", name, "sh", "-c", "exit 7"), 7)
 	expectOut(t, c.do(t, "exec", "-u", "1000", name, "id", "-u"), "1000")
 	expectOut(t, c.do(t, "exec", "-u", "1000:1000", name, "sh", "-c", "id -u; id -g"), "1000\n1000")
-	expectCode(t, c.do(t, "exec", name, "/no/such/command"), 127)
+	t.Run("exec-missing-command", func(t *testing.T) {
+		r := c.do(t, "exec", name, "/no/such/command")
+		expectCode(t, r, c.execMissing)
+		expectMatch(t, r.stdout+r.stderr, `no such file or directory|executable file not found`)
+	})
 	c.must(t, "stop", "-t", "2", name)
 	if st := c.inspect(t, name, "{{.State.Status}}"); st != "exited" {
 		t.Errorf("status after stop %q, want exited", st)

@@ -72,6 +72,10 @@ func newEnv(t *testing.T, name, runtime string) *engineEnv {
 	if err != nil {
 		t.Fatalf("temp dir: %v", err)
 	}
+	// container users (uid maps) must be able to reach paths below it
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatalf("chmod temp dir: %v", err)
+	}
 	e := &engineEnv{name: name, runtime: runtime, dir: dir,
 		runtimeRoot: filepath.Join("/run", filepath.Base(runtime)),
 		cgParent:    "/tekapo-engines-" + name, allowCg: map[string]bool{},
@@ -165,7 +169,7 @@ func (e *engineEnv) teardown(t *testing.T, check bool) {
 	e.checkOwnCgroup(report)
 	e.cleanMounts(report)
 	e.cleanEnginePaths(t)
-	e.checkPaths(report)
+	e.checkPaths(t, report)
 	e.checkRuntimeState(report)
 	if p := devNullProblem(); p != "" {
 		restoreDevNull()
@@ -296,7 +300,7 @@ func (e *engineEnv) cleanEnginePaths(t *testing.T) {
 
 // checkPaths reports host paths that appeared during the run; empty new
 // directories are removed without complaint (engines create them).
-func (e *engineEnv) checkPaths(report func(string, ...any)) {
+func (e *engineEnv) checkPaths(t *testing.T, report func(string, ...any)) {
 	for _, p := range watchedPaths {
 		if e.before.paths[p] {
 			continue
@@ -305,6 +309,7 @@ func (e *engineEnv) checkPaths(report func(string, ...any)) {
 			continue
 		}
 		if removeEmptyTree(p) {
+			t.Logf("removed %s (empty; created during the run)", p)
 			continue
 		}
 		report("the run left %s behind (not empty: %v)", p, dirNames(p))

@@ -125,7 +125,7 @@ func ociArchive(layerPath, path string) error {
 	index, err := json.Marshal(map[string]any{
 		"schemaVersion": 2,
 		"manifests": []any{descriptor("application/vnd.oci.image.manifest.v1+json", manifest, map[string]string{
-			"io.containerd.image.name":         imageName,
+			"io.containerd.image.name":          imageName,
 			"org.opencontainers.image.ref.name": "latest",
 		})},
 	})
@@ -133,8 +133,8 @@ func ociArchive(layerPath, path string) error {
 		return fmt.Errorf("marshal index: %w", err)
 	}
 	return writeOCITar(path, map[string][]byte{
-		"oci-layout": []byte(`{"imageLayoutVersion":"1.0.0"}`),
-		"index.json": index,
+		"oci-layout":    []byte(`{"imageLayoutVersion":"1.0.0"}`),
+		"index.json":    index,
 		blobPath(layer): layer, blobPath(config): config, blobPath(manifest): manifest,
 	})
 }

@@ -65,10 +65,11 @@ network_config_dir = "%s"
 	e.allowCg["conmon"] = true // podman's own cgroup for conmon processes
 	e.allowMounts = func(m string) bool { return m == e.path("graphroot", "overlay") }
 	c := &cliEngine{engineEnv: e, bin: "podman",
-		env:      []string{"CONTAINERS_CONF=" + e.path("containers.conf"), "CONTAINERS_STORAGE_CONF=" + e.path("storage.conf")},
-		runFlags: []string{"--network", "none", "--cgroup-parent", e.cgParent},
-		initComm: []string{"catatonit", "podman-init", "init"},
-		rmForce:  []string{"rm", "-f", "-t", "0"},
+		env:         []string{"CONTAINERS_CONF=" + e.path("containers.conf"), "CONTAINERS_STORAGE_CONF=" + e.path("storage.conf")},
+		runFlags:    []string{"--network", "none", "--cgroup-parent", e.cgParent},
+		initComm:    []string{"catatonit", "podman-init", "init"},
+		rmForce:     []string{"rm", "-f", "-t", "0"},
+		execMissing: 127,
 		// podman adds RLIMIT_NPROC=1048576 whenever --ulimit is given without it
 		ulimits: []string{"--ulimit", fmt.Sprintf("nproc=%d:%d", nprocLimit(), nprocLimit())},
 	}
