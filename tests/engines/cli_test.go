@@ -121,6 +121,7 @@ func cliScenarios() []scenario {
 		{"pause-unpause", scPause},
 		{"top", scTop},
 		{"memory-oom-137", scOOM},
+		{"oom-killed-flag", scOOMFlag},
 		{"pids-limit", scPidsLimit},
 		{"cpus", scCPUs},
 		{"update", scUpdate},
@@ -257,17 +258,21 @@ func scTop(t *testing.T, c *cliEngine) {
 }
 
 func scOOM(t *testing.T, c *cliEngine) {
-	name := c.id()
-	t.Cleanup(func() { c.do(t, append(c.rmForce, name)...) })
 	r := c.run(t, []string{"--rm", "-m", "32m"}, "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
 	expectOut(t, r, "33554432")
-	r = c.run(t, []string{"--name", name, "-m", "32m", "--memory-swap", "32m"}, "tail", "/dev/zero")
+	r = c.run(t, []string{"--rm", "-m", "32m", "--memory-swap", "32m"}, "tail", "/dev/zero")
 	expectCode(t, r, 137)
-	t.Run("oom-killed-flag", func(t *testing.T) {
-		if oom := c.inspect(t, name, "{{.State.OOMKilled}}"); oom != "true" {
-			t.Errorf("State.OOMKilled %q, want true", oom)
-		}
-	})
+}
+
+// scOOMFlag checks the engine reports the OOM kill (State.OOMKilled).
+func scOOMFlag(t *testing.T, c *cliEngine) {
+	name := c.id()
+	t.Cleanup(func() { c.do(t, append(c.rmForce, name)...) })
+	r := c.run(t, []string{"--name", name, "-m", "32m", "--memory-swap", "32m"}, "tail", "/dev/zero")
+	expectCode(t, r, 137)
+	if oom := c.inspect(t, name, "{{.State.OOMKilled}}"); oom != "true" {
+		t.Errorf("State.OOMKilled %q, want true", oom)
+	}
 }
 
 func scPidsLimit(t *testing.T, c *cliEngine) {
