@@ -2,6 +2,7 @@ package engines
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -197,15 +198,27 @@ func scDetached(t *testing.T, c *cliEngine) {
 
 var ptsRE = `/dev/pts/[0-9]+`
 
+// ttyTimeout bounds a pty-driven command (a runtime that never hands the
+// console over would otherwise hold it until the default timeout).
+const ttyTimeout = 30 * time.Second
+
+func requireScript(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("script"); err != nil {
+		t.Skipf("script(1) from util-linux is needed to drive a pty: %v", err)
+	}
+}
+
 func scTTY(t *testing.T, c *cliEngine) {
+	requireScript(t)
 	cmd := c.cmd(c.runArgs([]string{"--rm", "-it"}, "sh", "-c", "tty; exit 5")...)
-	cmd.tty = true
+	cmd.tty, cmd.timeout = true, ttyTimeout
 	r := runCmd(t, cmd)
 	expectCode(t, r, 5)
 	expectMatch(t, r.stdout, ptsRE)
 	name := c.detached(t, nil, "sleep", "1000")
 	cmd = c.cmd("exec", "-it", name, "tty")
-	cmd.tty = true
+	cmd.tty, cmd.timeout = true, ttyTimeout
 	r = runCmd(t, cmd)
 	expectCode(t, r, 0)
 	expectMatch(t, r.stdout, ptsRE)

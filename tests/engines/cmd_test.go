@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -57,6 +58,9 @@ func runCmd(t *testing.T, c command) result {
 	cmd.Env = append(os.Environ(), c.env...)
 	cmd.Dir = c.dir
 	cmd.WaitDelay = 5 * time.Second
+	// on timeout, kill the whole process group we started (script + engine CLI)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	closeIn, err := attachStdin(cmd, c)

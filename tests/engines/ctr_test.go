@@ -251,14 +251,15 @@ func ctrDetached(t *testing.T, c *ctrEngine) {
 func ctrTTY(t *testing.T, c *ctrEngine) {
 	id := c.id()
 	t.Cleanup(func() { c.remove(t, id) })
+	requireScript(t)
 	cmd := c.cmd(c.runArgs(id, []string{"--rm", "-t"}, "sh", "-c", "tty; exit 5")...)
-	cmd.tty = true
+	cmd.tty, cmd.timeout = true, ttyTimeout
 	r := runCmd(t, cmd)
 	expectCode(t, r, 5)
 	expectMatch(t, r.stdout, ptsRE)
 	id, _ = c.detached(t, nil, "sleep", "1000")
 	cmd = c.cmd("tasks", "exec", "-t", "--exec-id", c.id(), id, "tty")
-	cmd.tty = true
+	cmd.tty, cmd.timeout = true, ttyTimeout
 	r = runCmd(t, cmd)
 	expectCode(t, r, 0)
 	expectMatch(t, r.stdout, ptsRE)

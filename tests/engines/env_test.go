@@ -170,7 +170,7 @@ func (e *engineEnv) teardown(t *testing.T, check bool) {
 	e.cleanMounts(report)
 	e.cleanEnginePaths(t)
 	e.checkPaths(t, report)
-	e.checkRuntimeState(report)
+	e.checkRuntimeState(t, report)
 	if p := devNullProblem(); p != "" {
 		restoreDevNull()
 		report("%s (restored)", p)
@@ -303,6 +303,7 @@ func (e *engineEnv) cleanEnginePaths(t *testing.T) {
 func (e *engineEnv) checkPaths(t *testing.T, report func(string, ...any)) {
 	for _, p := range watchedPaths {
 		if e.before.paths[p] {
+			e.checkNewEntries(p, report)
 			continue
 		}
 		if _, err := os.Lstat(p); err != nil {
@@ -312,7 +313,24 @@ func (e *engineEnv) checkPaths(t *testing.T, report func(string, ...any)) {
 			t.Logf("removed %s (empty; created during the run)", p)
 			continue
 		}
-		report("the run left %s behind (not empty: %v)", p, dirNames(p))
+		report("the run left %s behind (not empty: %v; removed)", p, dirNames(p))
+		_ = os.RemoveAll(p)
+	}
+}
+
+// checkNewEntries reports and removes entries that appeared in p, a
+// watched directory that existed before the run.
+func (e *engineEnv) checkNewEntries(p string, report func(string, ...any)) {
+	for _, n := range dirNames(p) {
+		full := filepath.Join(p, n)
+		if e.before.entries[full] || e.before.paths[full] {
+			continue
+		}
+		if removeEmptyTree(full) {
+			continue
+		}
+		report("the run left %s behind (removed)", full)
+		_ = os.RemoveAll(full)
 	}
 }
 
@@ -332,10 +350,15 @@ func removeEmptyTree(p string) bool {
 
 // checkRuntimeState reports container state the runtime left in its
 // default root (engines that pass no --root, i.e. podman).
-func (e *engineEnv) checkRuntimeState(report func(string, ...any)) {
+func (e *engineEnv) checkRuntimeState(t *testing.T, report func(string, ...any)) {
 	for _, n := range dirNames(e.runtimeRoot) {
 		if !e.before.rtState[n] && containerIDRE.MatchString(n) {
-			report("runtime state left in %s: %s", e.runtimeRoot, n)
+			report("runtime state left in %s: %s (deleting it with %s delete --force)", e.runtimeRoot, n, e.runtime)
+			r := runCmd(t, command{argv: []string{e.runtime, "delete", "--force", n}, timeout: 30 * time.Second})
+			if _, err := os.Stat(filepath.Join(e.runtimeRoot, n)); err == nil {
+				t.Logf("delete --force left the state dir (%s); removing it", r)
+				_ = os.RemoveAll(filepath.Join(e.runtimeRoot, n))
+			}
 		}
 	}
 }

@@ -18,7 +18,7 @@ var watchedPaths = []string{
 	"/run/containerd", "/run/docker", "/var/lib/docker", "/var/lib/containerd",
 	"/opt/containerd", "/var/lib/containers", "/run/containers", "/run/libpod",
 	"/var/run/docker.sock", "/run/netns", "/dev/shm/libpod_lock", "/etc/cni/net.d",
-	"/var/lib/containers/cache",
+	"/var/lib/containers/cache", "/run/containerd/s", "/run/containerd/fifo",
 }
 
 // hostState is what the leftover checks compare against.
@@ -27,12 +27,13 @@ type hostState struct {
 	pids    map[int]bool
 	ownCg   map[string]bool
 	paths   map[string]bool
+	entries map[string]bool // names inside the watched paths that existed
 	rtState map[string]bool
 }
 
 func snapshotHost(runtimeRoot string) hostState {
 	s := hostState{mounts: map[string]bool{}, pids: map[int]bool{}, ownCg: map[string]bool{},
-		paths: map[string]bool{}, rtState: map[string]bool{}}
+		paths: map[string]bool{}, entries: map[string]bool{}, rtState: map[string]bool{}}
 	for _, m := range mountPoints() {
 		s.mounts[m] = true
 	}
@@ -45,6 +46,9 @@ func snapshotHost(runtimeRoot string) hostState {
 	for _, p := range watchedPaths {
 		if _, err := os.Lstat(p); err == nil {
 			s.paths[p] = true
+			for _, n := range dirNames(p) {
+				s.entries[filepath.Join(p, n)] = true
+			}
 		}
 	}
 	for _, e := range dirNames(runtimeRoot) {
@@ -156,8 +160,9 @@ func cgroupHierarchies() []string {
 }
 
 // cgroupTree returns dirs of parent in every hierarchy, deepest first, and
-// the processes found in any of them.
+// the processes found in any of them (each once).
 func cgroupTree(parent string) (dirs []string, procs []int) {
+	seen := map[int]bool{}
 	for _, h := range cgroupHierarchies() {
 		base := filepath.Join(h, parent)
 		_ = filepath.WalkDir(base, func(p string, d os.DirEntry, err error) error {
@@ -167,7 +172,8 @@ func cgroupTree(parent string) (dirs []string, procs []int) {
 			dirs = append(dirs, p)
 			b, _ := os.ReadFile(filepath.Join(p, "cgroup.procs"))
 			for _, f := range strings.Fields(string(b)) {
-				if pid, err := strconv.Atoi(f); err == nil {
+				if pid, err := strconv.Atoi(f); err == nil && !seen[pid] {
+					seen[pid] = true
 					procs = append(procs, pid)
 				}
 			}
