@@ -357,6 +357,17 @@ func scSeccomp(t *testing.T, c *cliEngine) {
 	expectMatch(t, r.stdout, `Seccomp:\s+0`)
 }
 
+// scSeccompUnshare: docker's default profile allows unshare(2) only with
+// CAP_SYS_ADMIN (podman's does not restrict it), so unshare -U fails.
+func scSeccompUnshare(t *testing.T, c *cliEngine) {
+	r := c.run(t, []string{"--rm"}, "unshare", "-U", "true")
+	if r.code == 0 {
+		t.Errorf("unshare -U succeeded under the default seccomp profile: %s", r)
+	}
+	expectMatch(t, r.stderr, `Operation not permitted`)
+	expectCode(t, c.run(t, []string{"--rm", "--security-opt", "seccomp=unconfined"}, "unshare", "-U", "true"), 0)
+}
+
 func scInit(t *testing.T, c *cliEngine) {
 	r := c.run(t, []string{"--rm", "--init"}, "ps", "-o", "pid,comm")
 	expectCode(t, r, 0)

@@ -195,6 +195,7 @@ func ctrScenarios() []ctrScenario {
 		{"read-only", ctrReadOnly},
 		{"cap-drop", ctrCapDrop},
 		{"seccomp-default", ctrSeccomp},
+		{"seccomp-unshare", ctrSeccompUnshare},
 		{"bind-mounts", ctrBind},
 		{"kill-signals", ctrKill},
 		{"userns-uidmap", ctrUnsupported("containerd 1.6 makes the bundle dir 0700, so a mapped root cannot bind its rootfs (fails with runc 1.1.5 too)")},
@@ -343,6 +344,17 @@ func ctrSeccomp(t *testing.T, c *ctrEngine) {
 	r = c.run(t, nil, probe...)
 	expectCode(t, r, 0)
 	expectMatch(t, r.stdout, `Seccomp:\s+0`)
+}
+
+// ctrSeccompUnshare: containerd's default profile allows unshare(2) only
+// with CAP_SYS_ADMIN.
+func ctrSeccompUnshare(t *testing.T, c *ctrEngine) {
+	r := c.run(t, []string{"--seccomp"}, "unshare", "-U", "true")
+	if r.code == 0 {
+		t.Errorf("unshare -U succeeded under the default seccomp profile: %s", r)
+	}
+	expectMatch(t, r.stderr+r.stdout, `Operation not permitted`)
+	expectCode(t, c.run(t, nil, "unshare", "-U", "true"), 0)
 }
 
 func ctrBind(t *testing.T, c *ctrEngine) {

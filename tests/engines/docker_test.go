@@ -19,7 +19,7 @@ func TestDocker(t *testing.T) {
 	}
 	e := newEnv(t, "docker", bin)
 	c := setupDocker(t, e, client)
-	runScenarios(t, c, cliScenarios())
+	runScenarios(t, c, append(cliScenarios(), scenario{"seccomp-unshare", scSeccompUnshare}))
 	if ids := strings.Fields(c.do(t, "ps", "-aq").stdout); len(ids) > 0 {
 		c.do(t, append(c.rmForce, ids...)...)
 	}
