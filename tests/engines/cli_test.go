@@ -25,8 +25,10 @@ type cliEngine struct {
 	execMissing int
 }
 
+// cmd runs the engine CLI in the env's temp dir: conmon drops files into
+// its caller's working directory.
 func (c *cliEngine) cmd(args ...string) command {
-	return command{argv: append(append([]string{c.bin}, c.global...), args...), env: c.env}
+	return command{argv: append(append([]string{c.bin}, c.global...), args...), env: c.env, dir: c.dir}
 }
 
 func (c *cliEngine) do(t *testing.T, args ...string) result {
@@ -285,6 +287,9 @@ func scOOMFlag(t *testing.T, c *cliEngine) {
 	expectCode(t, r, 137)
 	if oom := c.inspect(t, name, "{{.State.OOMKilled}}"); oom != "true" {
 		t.Errorf("State.OOMKilled %q, want true", oom)
+		if _, err := os.Stat(c.path("oom")); err == nil {
+			t.Logf("conmon wrote its oom marker into the caller's working directory (%s), not the bundle where podman looks", c.dir)
+		}
 	}
 }
 
