@@ -7,6 +7,7 @@
 #   make lint     gofmt, go vet, staticcheck
 #   make bench    start-up cost against runc and crun, measured in the same run
 #   make v2lane   the cgroup and integration tests again, in a pure cgroup-v2 VM (qemu)
+#   make engines  podman, containerd and docker driving bin/tekapo (tests/engines)
 
 GO       ?= go
 BIN      := bin/tekapo
@@ -23,6 +24,7 @@ APT_PACKAGES := gcc pkg-config libseccomp-dev busybox-static runc crun uidmap ip
 
 .DEFAULT_GOAL := all
 include tests/v2vm/v2vm.mk
+include tests/engines/engines.mk
 
 all: $(BIN)
 
