@@ -50,7 +50,6 @@ func setupNetwork(pid int, cfg *configs.Config) error {
 	}
 	if cfg.Veth != nil {
 		if err := setupVeth(h, ns, cfg.Veth); err != nil {
-			netlink.LinkDel(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: cfg.Veth.Host}}) //nolint:errcheck
 			return fmt.Errorf("veth %s: %w", cfg.Veth.Host, err)
 		}
 	}
@@ -129,7 +128,7 @@ func keptAddrs(link netlink.Link) ([]netlink.Addr, error) {
 }
 
 // setupVeth creates the pair with its container end already in the
-// namespace, addresses both ends, brings them up and adds the route.
+// namespace, and configures it.
 func setupVeth(h *netlink.Handle, ns netns.NsHandle, v *configs.Veth) error {
 	if _, err := netlink.LinkByName(v.Host); err == nil {
 		return errors.New("an interface of that name already exists on the host")
@@ -140,6 +139,15 @@ func setupVeth(h *netlink.Handle, ns netns.NsHandle, v *configs.Veth) error {
 	if err := netlink.LinkAdd(pair); err != nil {
 		return fmt.Errorf("create the pair: %w", err)
 	}
+	if err := configureVeth(h, v); err != nil {
+		netlink.LinkDel(pair) //nolint:errcheck // ours: created just above
+		return err
+	}
+	return nil
+}
+
+// configureVeth addresses both ends, brings them up and adds the route.
+func configureVeth(h *netlink.Handle, v *configs.Veth) error {
 	hostEnd, err := netlink.LinkByName(v.Host)
 	if err != nil {
 		return err
