@@ -83,6 +83,11 @@ func standardInit(sock syncSock, ic *initConfig) error {
 	} else if err := runHooksInParent(sock); err != nil {
 		return err
 	}
+	if cfg.HasNew(configs.NEWNET) {
+		if err := loopbackUp(); err != nil { // network_linux.go
+			return err
+		}
+	}
 	if err := setupUTS(cfg); err != nil {
 		return err
 	}

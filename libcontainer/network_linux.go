@@ -1,8 +1,9 @@
 package libcontainer
 
-// Network set-up, done by the parent once init's network namespace exists
-// (when init asks to join its cgroup, before any user code runs): "lo" up
-// in a new namespace, linux.netDevices moved in, and tekapo's veth pair
+// Network set-up. Init brings "lo" up in a new network namespace (it has
+// CAP_NET_ADMIN there even when tekapo is rootless). The parent, once
+// init's namespace exists (when init asks to join its cgroup, before any
+// user code runs), moves linux.netDevices in and makes tekapo's veth pair
 // (configs.Veth). Delete removes the veth pair; moved devices are left to
 // the kernel, as the runtime-spec says (physical ones return to the host
 // when the namespace goes, virtual ones are destroyed with it).
@@ -22,10 +23,31 @@ import (
 	"github.com/tekapo/tekapo/libcontainer/configs"
 )
 
-// setupNetwork configures the network namespace of init (pid).
+// loopbackUp (in init) brings lo up with one ioctl: no netlink in init.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("bring lo up: %w", err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("bring lo up: %w", err)
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("bring lo up: %w", err)
+	}
+	return nil
+}
+
+// setupNetwork (in the parent) configures the network namespace of init
+// (pid): netDevices and the veth pair.
 func setupNetwork(pid int, cfg *configs.Config) error {
-	_, hasNet := cfg.Namespace(configs.NEWNET)
-	if !hasNet || (!cfg.HasNew(configs.NEWNET) && len(cfg.NetDevices) == 0) {
+	if len(cfg.NetDevices) == 0 && cfg.Veth == nil {
 		return nil
 	}
 	ns, err := netns.GetFromPath("/proc/" + strconv.Itoa(pid) + "/ns/net")
@@ -38,11 +60,6 @@ func setupNetwork(pid int, cfg *configs.Config) error {
 		return fmt.Errorf("netlink in init's network namespace: %w", err)
 	}
 	defer h.Close()
-	if cfg.HasNew(configs.NEWNET) {
-		if err := loUp(h); err != nil {
-			return err
-		}
-	}
 	for host, dev := range cfg.NetDevices {
 		if err := moveNetDevice(h, ns, host, dev); err != nil {
 			return fmt.Errorf("net device %s: %w", host, err)
@@ -52,17 +69,6 @@ func setupNetwork(pid int, cfg *configs.Config) error {
 		if err := setupVeth(h, ns, cfg.Veth); err != nil {
 			return fmt.Errorf("veth %s: %w", cfg.Veth.Host, err)
 		}
-	}
-	return nil
-}
-
-func loUp(h *netlink.Handle) error {
-	lo, err := h.LinkByName("lo")
-	if err != nil {
-		return fmt.Errorf("find lo: %w", err)
-	}
-	if err := h.LinkSetUp(lo); err != nil {
-		return fmt.Errorf("bring lo up: %w", err)
 	}
 	return nil
 }

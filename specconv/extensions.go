@@ -55,6 +55,9 @@ func convertExtensions(c *configs.Config, id string) error {
 			return errors.New("linux.netDevices needs a network namespace")
 		}
 	}
+	if c.Rootless && (len(c.NetDevices) > 0 || c.Veth != nil) {
+		return errors.New("linux.netDevices and veth networking need root")
+	}
 	return nil
 }
 
