@@ -68,6 +68,11 @@ func initMain(sock syncSock) error {
 // standardInit sets up a new container and execs its process.
 func standardInit(sock syncSock, ic *initConfig) error {
 	cfg := ic.Config
+	if cfg.HasNew(configs.NEWNET) {
+		if err := loopbackUp(); err != nil { // network_linux.go
+			return err
+		}
+	}
 	var fifo *fifoWaiter
 	if ic.FifoFd >= 0 {
 		f, err := newFifoWaiter(ic.FifoFd)
@@ -82,11 +87,6 @@ func standardInit(sock syncSock, ic *initConfig) error {
 		}
 	} else if err := runHooksInParent(sock); err != nil {
 		return err
-	}
-	if cfg.HasNew(configs.NEWNET) {
-		if err := loopbackUp(); err != nil { // network_linux.go
-			return err
-		}
 	}
 	if err := setupUTS(cfg); err != nil {
 		return err
