@@ -31,15 +31,6 @@ type overlayDirs struct {
 func (d *overlayDirs) upper() string { return filepath.Join(d.Base, "upper") }
 func (d *overlayDirs) work() string  { return filepath.Join(d.Base, "work") }
 
-// OverlayUpper is where the container's changes to its root go, or ""
-// when its root is not an overlay.
-func (c *Container) OverlayUpper() string {
-	if c.State.Overlay == nil {
-		return ""
-	}
-	return c.State.Overlay.upper()
-}
-
 // prepareOverlay makes the upper and work directories of an overlay root:
 // in Dir/<id>/ when a dir is given, else in the state dir.
 func prepareOverlay(cfg *configs.Config, stateDir, id string) (*overlayDirs, error) {

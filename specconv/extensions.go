@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/tekapo/tekapo/libcontainer/configs"
 )
 
@@ -107,6 +109,9 @@ func SetRootOverlay(c *configs.Config, lower []string, dir string, keep bool) er
 	}
 	if keep && o.Dir == "" {
 		return errors.New("keeping the overlay's upper layer needs an overlay dir (the state dir is removed on delete)")
+	}
+	if c.Readonlyfs {
+		logrus.Warnf("root.readonly is true: the overlay root is read-only and its upper layer stays empty")
 	}
 	c.RootOverlay = o
 	return nil

@@ -247,6 +247,14 @@ func TestOverlayErrors(t *testing.T) {
 	s.Annotations["org.tekapo.rootfs.overlay"] = "maybe"
 	e.write(s)
 	e.expectError("is not true or false", "run", "bad")
+	// A create that fails leaves no upper layer behind, even when kept.
+	dir := t.TempDir()
+	s = e.overlaySpec("bad", "/nonexistent")
+	e.write(s)
+	e.expectError("nonexistent", "run", "--overlay-dir", dir, "--overlay-keep", "bad")
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("a failed create left %d entries in the overlay dir", len(ents))
+	}
 }
 
 // TestOverlayStartupCost compares start-up over an overlay with a full
