@@ -310,3 +310,16 @@ func dirSize(dir string) int64 {
 	})
 	return n
 }
+
+// TestOverlayNoPivot: the overlay root also works with --no-pivot (a move
+// of the rootfs onto / and a chroot).
+func TestOverlayNoPivot(t *testing.T) {
+	e := newEnv(t)
+	e.write(e.overlaySpec("nopivot", "sh", "-c", "echo x > /root/x && cat /root/x && grep ' / ' /proc/mounts | cut -d' ' -f3"))
+	if out := e.ok("run", "--no-pivot", "nopivot"); out != "x\noverlay\n" {
+		t.Fatalf("stdout %q, want x and an overlay root", out)
+	}
+	if _, err := os.Stat(filepath.Join(rootfs, "root/x")); !os.IsNotExist(err) {
+		t.Errorf("the write reached the lower layer: %v", err)
+	}
+}
