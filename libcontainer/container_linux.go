@@ -69,7 +69,17 @@ func Create(o *CreateOpts) (c *Container, err error) {
 	}()
 	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) //nolint:errcheck // lets us reap init on failure
 	st := &State{ID: o.ID, Created: time.Now().UTC(), Owner: owner(), Config: cfg}
-	p, err := startInit(o, dir, mgr)
+	if cfg.RootOverlay != nil {
+		if st.Overlay, err = prepareOverlay(cfg, dir.path, o.ID); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil {
+				st.Overlay.remove(true) //nolint:errcheck
+			}
+		}()
+	}
+	p, err := startInit(o, dir, mgr, st.Overlay)
 	if err != nil {
 		return nil, err
 	}
@@ -89,11 +99,11 @@ func Create(o *CreateOpts) (c *Container, err error) {
 }
 
 // startInit spawns init and drives it to "ready".
-func startInit(o *CreateOpts, dir *stateDir, mgr cgroups.Manager) (*proc, error) {
+func startInit(o *CreateOpts, dir *stateDir, mgr cgroups.Manager, ov *overlayDirs) (*proc, error) {
 	cfg := o.Config
 	ic := &initConfig{Mode: "init", ID: o.ID, Config: cfg, Process: cfg.Process, FifoFd: -1, ConsoleFd: -1,
 		PreserveFds: o.PreserveFds, JoinCgroup: true, NewCgroupNS: cfg.HasNew(configs.NEWCGROUP),
-		CgroupPaths: cgroupMountPaths(mgr), InUserNS: hasUserNS(cfg)}
+		CgroupPaths: cgroupMountPaths(mgr), InUserNS: hasUserNS(cfg), Overlay: ov}
 	var extra []*os.File
 	if !o.Run {
 		fifo, err := makeFifo(dir.fifo())
@@ -154,6 +164,11 @@ func drive(p *proc, ic *initConfig, mgr cgroups.Manager, hooks *configs.Hooks) e
 		case msgCgroup:
 			if err := mgr.Apply(p.pid); err != nil {
 				return err
+			}
+			if ic.Mode == "init" {
+				if err := setupNetwork(p.pid, ic.Config); err != nil {
+					return err
+				}
 			}
 			reply = msgCgroupDone
 		case msgHooks:

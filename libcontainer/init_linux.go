@@ -72,6 +72,11 @@ func initMain(sock syncSock) error {
 // standardInit sets up a new container and execs its process.
 func standardInit(sock syncSock, ic *initConfig) error {
 	cfg := ic.Config
+	if cfg.HasNew(configs.NEWNET) {
+		if err := loopbackUp(); err != nil { // network_linux.go
+			return err
+		}
+	}
 	var fifo *fifoWaiter
 	if ic.FifoFd >= 0 {
 		f, err := newFifoWaiter(ic.FifoFd)

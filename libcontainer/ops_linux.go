@@ -200,6 +200,12 @@ func (c *Container) destroy() error {
 		err = m.Destroy()
 	}
 	hs := c.hookState(Stopped)
+	if nerr := teardownNetwork(c.State.Config); err == nil {
+		err = nerr
+	}
+	if oerr := removeOverlay(c.State.Overlay, c.State.Config.RootOverlay != nil && c.State.Config.RootOverlay.Keep); err == nil {
+		err = oerr
+	}
 	if rerr := c.dir.remove(); err == nil {
 		err = rerr
 	}

@@ -41,6 +41,8 @@ type initConfig struct {
 	InUserNS bool `json:"in_userns,omitempty"`
 	// HookState is given to createContainer and startContainer hooks.
 	HookState *specs.State `json:"hook_state,omitempty"`
+	// Overlay: the root is an overlay with these dirs (overlay_linux.go).
+	Overlay *overlayDirs `json:"overlay,omitempty"`
 }
 
 // bootstrap is what the C stage of init needs (nsenter.c, message 1).

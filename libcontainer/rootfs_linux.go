@@ -25,7 +25,11 @@ func setupRootfs(sock syncSock, ic *initConfig) error {
 	if err := unix.Mount("", "/", "", uintptr(prop), ""); err != nil {
 		return fmt.Errorf("make / %s: %w", propName(prop), err)
 	}
-	if err := unix.Mount(cfg.Rootfs, cfg.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+	if ic.Overlay != nil {
+		if err := mountRootOverlay(cfg, ic.Overlay, ic.InUserNS); err != nil {
+			return err
+		}
+	} else if err := unix.Mount(cfg.Rootfs, cfg.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind rootfs %s: %w", cfg.Rootfs, err)
 	}
 	devMounted := false

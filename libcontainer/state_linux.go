@@ -36,6 +36,7 @@ type State struct {
 	Created       time.Time       `json:"created"`
 	Owner         string          `json:"owner"`
 	Config        *configs.Config `json:"config"`
+	Overlay       *overlayDirs    `json:"overlay,omitempty"` // overlay_linux.go
 }
 
 const (

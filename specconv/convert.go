@@ -76,6 +76,9 @@ func Convert(spec *specs.Spec, opts Options) (*configs.Config, error) {
 	}
 	c.MountLabel = linux.MountLabel
 	c.NetDevices = maps.Clone(linux.NetDevices)
+	if err := convertExtensions(c, opts.ID); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 

@@ -12,7 +12,8 @@ var createCommand = &cli.Command{
 	Name:      "create",
 	Usage:     "create a container; its process waits for `start`",
 	ArgsUsage: "<container-id>",
-	Flags:     []cli.Flag{bundleFlag, pidFileFlag, consoleFlag, noPivotFlag, preserveFdsFlag, noNewKeyring},
+	Flags: append([]cli.Flag{bundleFlag, pidFileFlag, consoleFlag, noPivotFlag, preserveFdsFlag, noNewKeyring},
+		overlayFlags...),
 	Action: func(c *cli.Context) error {
 		ct, err := create(c, false)
 		if err != nil {
@@ -34,6 +35,9 @@ func create(c *cli.Context, run bool) (*libcontainer.Container, error) {
 		return nil, err
 	}
 	cfg.NoNewKeyring = c.Bool("no-new-keyring")
+	if err := applyOverlayFlags(c, cfg); err != nil {
+		return nil, err
+	}
 	if cfg.Process.Terminal && c.String("console-socket") == "" && (!run || c.Bool("detach")) {
 		return nil, errors.New("cannot allocate a terminal without --console-socket when detached")
 	}

@@ -14,8 +14,9 @@ var runCommand = &cli.Command{
 	Name:      "run",
 	Usage:     "create and start a container; without --detach, wait and return its exit status",
 	ArgsUsage: "<container-id>",
-	Flags: []cli.Flag{bundleFlag, pidFileFlag, consoleFlag, noPivotFlag, preserveFdsFlag, noNewKeyring,
+	Flags: append([]cli.Flag{bundleFlag, pidFileFlag, consoleFlag, noPivotFlag, preserveFdsFlag, noNewKeyring,
 		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "do not wait for the container's process"}},
+		overlayFlags...),
 	Action: func(c *cli.Context) error {
 		sigs := make(chan os.Signal, 64)
 		if !c.Bool("detach") {

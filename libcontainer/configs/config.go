@@ -171,6 +171,9 @@ type Config struct {
 	Process     *Process                        `json:"process"`
 	Annotations map[string]string               `json:"annotations,omitempty"`
 	NetDevices  map[string]specs.LinuxNetDevice `json:"net_devices,omitempty"`
+	// RootOverlay and Veth are tekapo's extensions (overlay.go, network.go).
+	RootOverlay *RootOverlay `json:"root_overlay,omitempty"`
+	Veth        *Veth        `json:"veth,omitempty"`
 	// Rootless: tekapo runs as an unprivileged user.
 	Rootless     bool `json:"rootless,omitempty"`
 	NoNewKeyring bool `json:"no_new_keyring,omitempty"`
