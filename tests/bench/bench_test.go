@@ -171,6 +171,40 @@ func BenchmarkRunTrue(b *testing.B) {
 	}
 }
 
+// BenchmarkOverlayVsCopy: what a private, writable root costs: tekapo's
+// overlay root over the shared rootfs, against a full copy per container.
+func BenchmarkOverlayVsCopy(b *testing.B) {
+	root := b.TempDir()
+	tekapo := runtimes()[0].argv[0]
+	b.Run("overlay", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			id := fmt.Sprintf("ov-%d-%d", b.N, i)
+			setCgroup(b, id)
+			results["overlay"] = append(results["overlay"], measure(b, []string{tekapo, "--root", root, "run", "--overlay", id}))
+		}
+	})
+	b.Run("copy", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			id := fmt.Sprintf("cp-%d-%d", b.N, i)
+			setCgroup(b, id)
+			dst := filepath.Join(bundle, "rootfs-copy")
+			cp := measure(b, []string{"cp", "-a", filepath.Join(bundle, "rootfs"), dst})
+			raw, _ := os.ReadFile(filepath.Join(bundle, "config.json"))
+			var s specs.Spec
+			json.Unmarshal(raw, &s)
+			s.Root.Path = "rootfs-copy"
+			raw, _ = json.Marshal(&s)
+			os.WriteFile(filepath.Join(bundle, "config.json"), raw, 0o644)
+			run := measure(b, []string{tekapo, "--root", root, "run", id})
+			os.RemoveAll(dst)
+			s.Root.Path = "rootfs"
+			raw, _ = json.Marshal(&s)
+			os.WriteFile(filepath.Join(bundle, "config.json"), raw, 0o644)
+			results["copy"] = append(results["copy"], sample{cpu: cp.cpu + run.cpu, wall: cp.wall + run.wall})
+		}
+	})
+}
+
 func median(ss []sample, f func(sample) time.Duration) time.Duration {
 	if len(ss) == 0 {
 		return 0
@@ -190,7 +224,7 @@ func report() {
 		return median(results[n], func(s sample) time.Duration { return s.wall })
 	}
 	var lines []string
-	for _, n := range []string{"tekapo", "runc", "crun"} {
+	for _, n := range []string{"tekapo", "runc", "crun", "overlay", "copy"} {
 		if len(results[n]) > 0 {
 			lines = append(lines, fmt.Sprintf("  %-7s cpu %6.1f ms   wall %6.1f ms   (median of %d)", n,
 				float64(cpu(n).Microseconds())/1000, float64(wall(n).Microseconds())/1000, len(results[n])))
@@ -199,7 +233,8 @@ func report() {
 	if len(lines) == 0 {
 		return
 	}
-	fmt.Println("run /bin/true (crun: its hybrid-cgroup wrapper's cost subtracted):")
+	fmt.Println("run /bin/true (crun: its hybrid-cgroup wrapper's cost subtracted; overlay: tekapo --overlay;")
+	fmt.Println("copy: cp -a of the rootfs, then tekapo run on the copy):")
 	fmt.Println(strings.Join(lines, "\n"))
 	for _, ref := range []string{"runc", "crun"} {
 		if cpu(ref) > 0 && cpu("tekapo") > 0 {

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -255,60 +254,6 @@ func TestOverlayErrors(t *testing.T) {
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 		t.Errorf("a failed create left %d entries in the overlay dir", len(ents))
 	}
-}
-
-// TestOverlayStartupCost compares start-up over an overlay with a full
-// copy of the rootfs per container (what a runtime without an overlay
-// needs for private changes). It reports; it fails only if the overlay
-// is slower than copying.
-func TestOverlayStartupCost(t *testing.T) {
-	e := newEnv(t)
-	const rounds = 10
-	e.write(e.spec("cost", "true"))
-	start := time.Now()
-	for i := 0; i < rounds; i++ {
-		e.ok("run", "cost")
-	}
-	shared := time.Since(start) / rounds
-	e.write(e.overlaySpec("cost", "true"))
-	start = time.Now()
-	for i := 0; i < rounds; i++ {
-		e.ok("run", "cost")
-	}
-	overlay := time.Since(start) / rounds
-	copyDir := t.TempDir()
-	start = time.Now()
-	for i := 0; i < rounds; i++ {
-		dst := filepath.Join(copyDir, fmt.Sprint(i))
-		if out, err := exec.Command("cp", "-a", rootfs, dst).CombinedOutput(); err != nil {
-			t.Fatalf("cp: %v: %s", err, out)
-		}
-		c := e.spec("cost", "true")
-		c.Root = &specs.Root{Path: dst}
-		e.write(c)
-		e.ok("run", "cost")
-		os.RemoveAll(dst)
-	}
-	copied := time.Since(start) / rounds
-	size := dirSize(rootfs)
-	t.Logf("start-up (run /bin/true, mean of %d): shared read-only rootfs %v, overlay root %v, "+
-		"full copy of the %d KiB rootfs %v", rounds, shared, overlay, size/1024, copied)
-	if overlay > copied*2 {
-		t.Errorf("overlay start-up %v is much slower than copying the rootfs (%v)", overlay, copied)
-	}
-}
-
-func dirSize(dir string) int64 {
-	var n int64
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if fi, err := d.Info(); err == nil {
-				n += fi.Size()
-			}
-		}
-		return nil
-	})
-	return n
 }
 
 // TestOverlayNoPivot: the overlay root also works with --no-pivot (a move
