@@ -156,3 +156,31 @@ func (b *bg) wait() string {
 	}
 	return readAll(b.out)
 }
+
+// TestCgroupDelegation: a container with its own user and cgroup
+// namespaces on a pure v2 host gets its cgroup delegated to its root: a
+// process inside creates a sub-cgroup and moves itself there.
+func TestCgroupDelegation(t *testing.T) {
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err != nil {
+		t.Skip("needs a pure cgroup v2 host (hybrid here): runs in the v2 lane (make v2lane)")
+	}
+	e := newEnv(t)
+	s := e.spec("deleg", "sh", "-c", "stat -c 'owner %u' /sys/fs/cgroup/cgroup.procs; mkdir /sys/fs/cgroup/sub && echo $$ > /sys/fs/cgroup/sub/cgroup.procs && cat /proc/self/cgroup")
+	withUserNS(s, []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}},
+		[]specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}})
+	s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.CgroupNamespace})
+	for i := range s.Mounts {
+		if s.Mounts[i].Type == "cgroup" {
+			s.Mounts[i].Options = []string{"nosuid", "noexec", "nodev", "rw"}
+		}
+	}
+	r := e.run("deleg", s)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"owner 0\n", "0::/sub\n"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("missing %q in:\n%s", want, r.stdout)
+		}
+	}
+}
