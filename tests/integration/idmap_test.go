@@ -48,6 +48,7 @@ func TestIdmapMount(t *testing.T) {
 	s := idmapSpec(e, "idm", src, specs.Mount{Options: []string{"bind", "idmap"}},
 		"sh", "-c", "stat -c '%n %u %g' /tmp/root-file /tmp/user-file; touch /tmp/new && echo created")
 	r := e.run("idm", s)
+	skipIfFsCannotIdmap(t, src, r)
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -75,6 +76,7 @@ func TestIdmapMountOwnMapping(t *testing.T) {
 		GIDMappings: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100007, Size: 2000}}}
 	s := idmapSpec(e, "idown", src, m, "sh", "-c", "stat -c '%n %u %g' /tmp/root-file /tmp/user-file; touch /tmp/x 2>/dev/null || echo read-only")
 	r := e.run("idown", s)
+	skipIfFsCannotIdmap(t, src, r)
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -93,5 +95,18 @@ func TestIdmapMountUnsupported(t *testing.T) {
 	r := e.run("idbad", s)
 	if r.code == 0 || !strings.Contains(r.stderr, "cannot be idmapped") {
 		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// skipIfFsCannotIdmap skips when the test's own directory is on tmpfs and
+// the kernel refused to idmap it (tmpfs can be idmapped from Linux 6.3;
+// the v2 lane's VM runs 6.1). Elsewhere the refusal is a failure.
+func skipIfFsCannotIdmap(t *testing.T, src string, r result) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(src, &st); err != nil {
+		t.Fatal(err)
+	}
+	if r.code != 0 && strings.Contains(r.stderr, "cannot be idmapped") && st.Type == 0x01021994 {
+		t.Skipf("tmpfs here cannot be idmapped (needs Linux 6.3): %s", strings.TrimSpace(r.stderr))
 	}
 }
