@@ -25,6 +25,11 @@ import (
 // the index of a mount in cfg.Mounts to its fd; the caller closes them.
 func idmapMounts(cfg *configs.Config) (map[int]*os.File, error) {
 	out := map[int]*os.File{}
+	for _, m := range cfg.Mounts {
+		if (len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0) && os.Geteuid() != 0 {
+			return nil, fmt.Errorf("idmapped mount %s on %s: idmapped mounts need tekapo to run as root", m.Source, m.Destination)
+		}
+	}
 	nsCache := map[string]*os.File{}
 	defer func() {
 		for _, f := range nsCache {

@@ -26,6 +26,10 @@
  * | 4 | A->parent | 'P', u32 pid                  | B forked (pid in the caller's pid ns)    |
  * | 5 | A->parent | 'E', u32 n, n bytes           | A failed with this message; A exits 1    |
  *
+ * Before 'U' an A run by a non-root user makes itself dumpable, so that its
+ * /proc files (uid_map, gid_map, setgroups) are its owner's; it is
+ * non-dumpable again once 'u' came.
+ *
  * Keys: oom=N (oom_score_adj, set before a user ns makes it impossible);
  * join=TYPE:PATH (setns, TYPE as in config.json); clone=FLAGS (CLONE_NEW*
  * to create, decimal; cgroup is left to B, after it joined its cgroup);

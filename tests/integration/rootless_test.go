@@ -311,3 +311,19 @@ func TestRootlessLimitRefused(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// TestRootlessIdmapRefused: an idmapped mount needs root; rootless it is a
+// clear error.
+func TestRootlessIdmapRefused(t *testing.T) {
+	u := newRootlessUser(t)
+	u.ok("spec", "--rootless")
+	u.editConfig(func(c map[string]any) {
+		setArgs("true")(c)
+		c["mounts"] = append(c["mounts"].([]any), map[string]any{"destination": "/tmp", "type": "bind",
+			"source": u.base, "options": []string{"bind", "idmap"}})
+	})
+	r := u.tekapo("", "run", "idm")
+	if r.code == 0 || !strings.Contains(r.stderr, "idmapped mounts need tekapo to run as root") {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}
