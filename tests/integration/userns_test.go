@@ -184,3 +184,21 @@ func TestCgroupDelegation(t *testing.T) {
 		}
 	}
 }
+
+// TestUserNSBadMap: maps the kernel refuses (overlapping ranges) fail the
+// container at once with the kernel's reason; the C stage waiting for its
+// maps must not keep tekapo hanging.
+func TestUserNSBadMap(t *testing.T) {
+	e := newEnv(t)
+	s := e.spec("badmap", "true")
+	withUserNS(s, []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 10}, {ContainerID: 5, HostID: 200000, Size: 10}},
+		[]specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 10}})
+	start := time.Now()
+	r := e.run("badmap", s)
+	if r.code == 0 || !strings.Contains(r.stderr, "write uid_map") {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("failing took %v", d)
+	}
+}
