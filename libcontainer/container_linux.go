@@ -62,6 +62,10 @@ func Create(o *CreateOpts) (c *Container, err error) {
 	if err := mgr.Create(); err != nil {
 		return nil, err
 	}
+	if err := delegateCgroup(cfg, mgr); err != nil {
+		mgr.Destroy() //nolint:errcheck
+		return nil, err
+	}
 	defer func() {
 		if err != nil {
 			mgr.Destroy() //nolint:errcheck
@@ -117,6 +121,18 @@ func startInit(o *CreateOpts, dir *stateDir, mgr cgroups.Manager, ov *overlayDir
 	if o.Console != nil {
 		ic.ConsoleFd = o.nextFd(len(extra))
 		extra = append(extra, o.Console)
+	}
+	mfds, err := idmapMounts(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll(mfds)
+	for i, f := range mfds {
+		if ic.MountFds == nil {
+			ic.MountFds = map[int]int{}
+		}
+		ic.MountFds[i] = o.nextFd(len(extra))
+		extra = append(extra, f)
 	}
 	prog, err := compileSeccomp(cfg.Process.Seccomp)
 	if err != nil {
@@ -198,7 +214,7 @@ func drive(p *proc, ic *initConfig, mgr cgroups.Manager, hooks *configs.Hooks) e
 // newBootstrap says which namespaces the C stage joins and creates.
 func newBootstrap(cfg *configs.Config) *bootstrap {
 	b := &bootstrap{OomScoreAdj: cfg.Process.OomScoreAdj, UIDMaps: cfg.UIDMappings, GIDMaps: cfg.GIDMappings,
-		Rootless: cfg.Rootless}
+		Rootless: os.Geteuid() != 0}
 	for _, n := range cfg.Namespaces {
 		if n.Path != "" {
 			b.Join = append(b.Join, n)

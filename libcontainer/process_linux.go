@@ -39,6 +39,8 @@ type initConfig struct {
 	CgroupPaths map[string]string `json:"cgroup_paths,omitempty"`
 	// InUserNS: init runs in a user namespace (devices are bind-mounted).
 	InUserNS bool `json:"in_userns,omitempty"`
+	// MountFds: index in Config.Mounts → fd of its idmapped mount.
+	MountFds map[int]int `json:"mount_fds,omitempty"`
 	// HookState is given to createContainer and startContainer hooks.
 	HookState *specs.State `json:"hook_state,omitempty"`
 	// Overlay: the root is an overlay with these dirs (overlay_linux.go).
@@ -135,8 +137,14 @@ func spawn(b *bootstrap, ic *initConfig, stdio [3]*os.File, extra []*os.File) (*
 }
 
 // bootstrap drives messages 1-5 of nsenter.c and reaps the C stage.
-func (p *proc) bootstrap(b *bootstrap) error {
-	defer p.cmd.Wait() //nolint:errcheck // the C stage's status says nothing more
+func (p *proc) bootstrap(b *bootstrap) (err error) {
+	defer func() {
+		if err != nil {
+			// A may be blocked on us (waiting for 'u'): end it first.
+			p.cmd.Process.Kill() //nolint:errcheck
+		}
+		p.cmd.Wait() //nolint:errcheck // the C stage's status says nothing more
+	}()
 	if _, err := p.sock.f.Write(b.encode()); err != nil {
 		return fmt.Errorf("send bootstrap: %w", err)
 	}

@@ -33,8 +33,12 @@ func setupRootfs(sock syncSock, ic *initConfig) error {
 		return fmt.Errorf("bind rootfs %s: %w", cfg.Rootfs, err)
 	}
 	devMounted := false
-	for _, m := range cfg.Mounts {
-		if err := mountInRoot(cfg.Rootfs, m, ic); err != nil {
+	for i, m := range cfg.Mounts {
+		if fd, ok := ic.MountFds[i]; ok {
+			if err := attachMount(cfg.Rootfs, m, fd); err != nil {
+				return err
+			}
+		} else if err := mountInRoot(cfg.Rootfs, m, ic); err != nil {
 			return err
 		}
 		if filepath.Clean(m.Destination) == "/dev" && !m.IsBind() {

@@ -49,7 +49,7 @@ func loadConfig(c *cli.Context, id string) (*configs.Config, error) {
 	}
 	return specconv.Convert(spec, specconv.Options{
 		ID: id, Bundle: bundle, NoPivotRoot: c.Bool("no-pivot"),
-		Rootless: os.Geteuid() != 0, SystemdCgroup: c.Bool("systemd-cgroup"),
+		Rootless: os.Geteuid() != 0 || libcontainer.RunningInUserNS(), SystemdCgroup: c.Bool("systemd-cgroup"),
 	})
 }
 

@@ -47,9 +47,20 @@ func writableAncestor(root, dir string) bool {
 	}
 }
 
-// Create makes what it can; permission errors are ignored.
+// Create makes the directories it can; errors are ignored. This manager
+// serves only configs without limits, so it applies no resources (device
+// rules, a v2 eBPF program, cannot be loaded from a user namespace, and
+// the container's devices are bind-mounted from the host anyway) and
+// enables no v2 controllers: in a delegated cgroup that still holds
+// processes (a container inside a container) that would make the new
+// child an invalid domain that accepts no process.
 func (r *rootlessManager) Create() error {
-	_ = r.manager.Create()
+	for _, h := range r.hierarchies() {
+		if _, err := mkdirAll(h.root, h.dir); err != nil || r.isV2() {
+			continue
+		}
+		_ = r.prepare(h)
+	}
 	return nil
 }
 

@@ -26,6 +26,10 @@
  * | 4 | A->parent | 'P', u32 pid                  | B forked (pid in the caller's pid ns)    |
  * | 5 | A->parent | 'E', u32 n, n bytes           | A failed with this message; A exits 1    |
  *
+ * Before 'U' an A run by a non-root user makes itself dumpable, so that its
+ * /proc files (uid_map, gid_map, setgroups) are its owner's; it is
+ * non-dumpable again once 'u' came.
+ *
  * Keys: oom=N (oom_score_adj, set before a user ns makes it impossible);
  * join=TYPE:PATH (setns, TYPE as in config.json); clone=FLAGS (CLONE_NEW*
  * to create, decimal; cgroup is left to B, after it joined its cgroup);
@@ -176,10 +180,17 @@ static void bootstrap(void)
 	if (clone_flags & CLONE_NEWUSER) {
 		if (unshare(CLONE_NEWUSER) < 0)
 			fail(errno, "create user namespace");
+		/* An unprivileged parent can write our maps only while /proc/PID
+		 * is ours, i.e. while we are dumpable: for just that moment. */
+		int unpriv = geteuid() != 0;
+		if (unpriv && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+			fail(errno, "set dumpable");
 		char c = 'U';
 		write_all(&c, 1);
 		if (read_all(&c, 1) < 0 || c != 'u')
 			fail(-1, "wait for id mappings");
+		if (unpriv && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+			fail(errno, "set non-dumpable");
 		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 			fail(errno, "become root in the user namespace (is 0 mapped?)");
 		setgroups(0, NULL); /* denied when setgroups is "deny": fine */

@@ -1,0 +1,174 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tekapo/tekapo/libcontainer/configs"
+)
+
+// Idmapped bind mounts (runtime-spec 1.2: "idmap"/"ridmap", per-mount
+// uidMappings/gidMappings). mount_setattr(MOUNT_ATTR_IDMAP) needs
+// CAP_SYS_ADMIN over the filesystem's user namespace, which init (in the
+// container's user namespace) does not have. So the parent clones each
+// source as a detached mount, idmaps it with a user namespace holding the
+// mount's mapping, and passes the mount's fd to init, which only attaches
+// it (move_mount) in the container's mount namespace.
+
+// idmapMounts makes the detached idmapped mounts of cfg. The result maps
+// the index of a mount in cfg.Mounts to its fd; the caller closes them.
+func idmapMounts(cfg *configs.Config) (map[int]*os.File, error) {
+	out := map[int]*os.File{}
+	for _, m := range cfg.Mounts {
+		if (len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0) && os.Geteuid() != 0 {
+			return nil, fmt.Errorf("idmapped mount %s on %s: idmapped mounts need tekapo to run as root", m.Source, m.Destination)
+		}
+	}
+	nsCache := map[string]*os.File{}
+	defer func() {
+		for _, f := range nsCache {
+			f.Close()
+		}
+	}()
+	for i, m := range cfg.Mounts {
+		if len(m.UIDMappings) == 0 && len(m.GIDMappings) == 0 {
+			continue
+		}
+		f, err := idmapMount(m, nsCache)
+		if err != nil {
+			closeAll(out)
+			return nil, fmt.Errorf("idmapped mount %s on %s: %w", m.Source, m.Destination, err)
+		}
+		out[i] = f
+	}
+	return out, nil
+}
+
+func closeAll(fs map[int]*os.File) {
+	for _, f := range fs {
+		f.Close()
+	}
+}
+
+func idmapMount(m *configs.Mount, nsCache map[string]*os.File) (*os.File, error) {
+	if !m.IsBind() {
+		return nil, errors.New("only bind mounts can be idmapped")
+	}
+	key := formatMaps(m.UIDMappings) + "/" + formatMaps(m.GIDMappings)
+	ns, ok := nsCache[key]
+	if !ok {
+		var err error
+		if ns, err = mappedUserNS(m.UIDMappings, m.GIDMappings); err != nil {
+			return nil, err
+		}
+		nsCache[key] = ns
+	}
+	flags := unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC
+	if m.Flags&unix.MS_REC != 0 {
+		flags |= unix.AT_RECURSIVE
+	}
+	fd, err := unix.OpenTree(unix.AT_FDCWD, m.Source, uint(flags))
+	if err != nil {
+		if errors.Is(err, unix.EPERM) {
+			return nil, fmt.Errorf("clone mount: %w (idmapped mounts need tekapo to run as root)", err)
+		}
+		return nil, fmt.Errorf("clone mount: %w", err)
+	}
+	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_IDMAP, Userns_fd: uint64(ns.Fd())}
+	setFlags := uint(0)
+	if m.RecursiveIDMap {
+		setFlags = unix.AT_RECURSIVE
+	}
+	if err := unix.MountSetattr(fd, "", uint(unix.AT_EMPTY_PATH)|setFlags, &attr); err != nil {
+		unix.Close(fd)
+		if errors.Is(err, unix.EINVAL) {
+			return nil, fmt.Errorf("the filesystem of %s cannot be idmapped (or it is already idmapped): %w", m.Source, err)
+		}
+		return nil, fmt.Errorf("mount_setattr idmap: %w", err)
+	}
+	if set := bindAttrs(m.Flags); set != 0 {
+		attr = unix.MountAttr{Attr_set: set}
+		if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr); err != nil {
+			unix.Close(fd)
+			return nil, fmt.Errorf("mount_setattr: %w", err)
+		}
+	}
+	return os.NewFile(uintptr(fd), "idmapped:"+m.Source), nil
+}
+
+// bindAttrs are the mount_setattr attributes of a bind mount's MS_ flags.
+func bindAttrs(flags int) uint64 {
+	var a uint64
+	for ms, attr := range map[int]uint64{unix.MS_RDONLY: unix.MOUNT_ATTR_RDONLY, unix.MS_NOSUID: unix.MOUNT_ATTR_NOSUID,
+		unix.MS_NODEV: unix.MOUNT_ATTR_NODEV, unix.MS_NOEXEC: unix.MOUNT_ATTR_NOEXEC} {
+		if flags&ms != 0 {
+			a |= attr
+		}
+	}
+	return a
+}
+
+// mappedUserNS returns an fd of a new user namespace with the given maps.
+// A process must live in it while the fd is opened: this binary's C stage
+// (nsenter.c), started in the namespace, blocks reading its bootstrap
+// message from a pipe until we close the pipe, then exits.
+func mappedUserNS(uids, gids []configs.IDMap) (*os.File, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	defer w.Close()
+	cmd := exec.Command("/proc/self/exe", "init")
+	cmd.Env = []string{"_TEKAPO_INITPIPE=3"}
+	cmd.ExtraFiles = []*os.File{r}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER,
+		UidMappings: sysMaps(uids), GidMappings: sysMaps(gids)}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("make user namespace for the mapping: %w", err)
+	}
+	ns, err := os.Open("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/ns/user")
+	w.Close()
+	cmd.Process.Kill() //nolint:errcheck
+	cmd.Wait()         //nolint:errcheck
+	if err != nil {
+		return nil, fmt.Errorf("open mapping user namespace: %w", err)
+	}
+	return ns, nil
+}
+
+func sysMaps(m []configs.IDMap) []syscall.SysProcIDMap {
+	out := make([]syscall.SysProcIDMap, 0, len(m))
+	for _, r := range m {
+		out = append(out, syscall.SysProcIDMap{ContainerID: int(r.ContainerID), HostID: int(r.HostID), Size: int(r.Size)})
+	}
+	return out
+}
+
+// attachMount is init's side: it moves the detached mount fd (from the
+// parent) onto the mount's destination in the rootfs.
+func attachMount(root string, m *configs.Mount, fd int) error {
+	// The source itself may be out of the container's reach: look at the
+	// mount the parent made.
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("idmapped mount %s: %w", m.Source, err)
+	}
+	target, _, err := openInRoot(root, m.Destination, st.Mode&unix.S_IFMT != unix.S_IFDIR)
+	if err != nil {
+		return fmt.Errorf("mount %s: %w", m.Destination, err)
+	}
+	defer unix.Close(target)
+	err = unix.MoveMount(fd, "", target, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+	unix.Close(fd)
+	if err != nil {
+		return fmt.Errorf("attach idmapped mount %s on %s: %w", m.Source, m.Destination, err)
+	}
+	return nil
+}
