@@ -64,6 +64,11 @@ func prepareExec(ic *initConfig) (*execProcess, error) {
 // fail in a way the parent should report, done before init says ready.
 func (e *execProcess) finalize(sock syncSock) error {
 	p := e.ic.Process
+	// Every fd past the process's own is the runtime's or the caller's:
+	// none may reach the process. Before seccomp, which may not allow it.
+	if err := unix.CloseRange(uint(e.ic.FirstInternalFd), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return fmt.Errorf("close_range: %w", err)
+	}
 	if p.NoNewPrivileges {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("set no_new_privs: %w", err)
@@ -85,11 +90,8 @@ func (e *execProcess) finalize(sock syncSock) error {
 	return nil
 }
 
-// exec closes the runtime's fds and runs the process.
+// exec runs the process (the runtime's fds are close-on-exec by now).
 func (e *execProcess) exec() error {
-	if err := unix.CloseRange(uint(e.ic.FirstInternalFd), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
-		return fmt.Errorf("close_range: %w", err)
-	}
 	err := unix.Exec(e.path, e.ic.Process.Args, e.env)
 	return fmt.Errorf("exec %q: %w", e.ic.Process.Args[0], err)
 }

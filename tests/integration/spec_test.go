@@ -175,3 +175,17 @@ func TestTmpCopyUp(t *testing.T) {
 		t.Fatal("the write went to the rootfs, not the tmpfs")
 	}
 }
+
+// TestSeccompWithoutCloseRange: a profile that denies close_range (the
+// conformance suite's does) still starts: the runtime marks its fds
+// close-on-exec before it loads the filter.
+func TestSeccompWithoutCloseRange(t *testing.T) {
+	e := newEnv(t)
+	s := e.spec("noclose", "echo", "started")
+	s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow,
+		Syscalls: []specs.LinuxSyscall{{Names: []string{"close_range"}, Action: specs.ActErrno}}}
+	r := e.run("noclose", s)
+	if r.code != 0 || r.stdout != "started\n" {
+		t.Fatalf("exit %d: %q %s", r.code, r.stdout, r.stderr)
+	}
+}
