@@ -1,9 +1,11 @@
 # Cgroup containment and leftover cleanup for run.sh (sourced, not executed).
 #
-# Each validation program runs inside the cgroup /$CONFORMANCE_CGROUP of every hierarchy,
-# so a runtime that resolves a relative or empty cgroupsPath against its own cgroup
-# (runc does) creates its cgroups below it and never below the caller's original cgroup
-# (here the memory one is inside the machine's process_api, which must not be touched).
+# Each validation program runs inside the cgroup /$CONFORMANCE_CGROUP of every v1
+# hierarchy, so a runtime that resolves a relative or empty cgroupsPath against its own
+# cgroup (runc 1.1 does on v1) creates its cgroups below it and never below the caller's
+# original cgroup (here the memory one is inside the machine's process_api, which must
+# not be touched). The cgroup2 placement is left alone: there the no-internal-processes
+# rule would keep a runtime from enabling controllers below a cgroup holding the program.
 # After each program, only things the suite made are removed: containers it created
 # (IDs taken from the runtime call log), processes inside the bundles or inside the
 # suite's cgroups, and the cgroups /$CONFORMANCE_CGROUP/*, /cgrouptest, /testdir (fixed
@@ -20,10 +22,18 @@ cg_mounts() {
 	}' /proc/self/mountinfo
 }
 
-# cg_prepare creates /$CONFORMANCE_CGROUP in every hierarchy.
+# cg_v1_mounts prints the mount point of every cgroup v1 hierarchy.
+cg_v1_mounts() {
+	awk '{
+		for (i = 7; i <= NF; i++) if ($i == "-") break
+		if ($(i + 1) == "cgroup") print $5
+	}' /proc/self/mountinfo
+}
+
+# cg_prepare creates /$CONFORMANCE_CGROUP in every v1 hierarchy.
 cg_prepare() {
 	local m d f
-	for m in $(cg_mounts); do
+	for m in $(cg_v1_mounts); do
 		d="$m/$CONFORMANCE_CGROUP"
 		mkdir -p "$d" || return 1
 		for f in cpuset.cpus cpuset.mems; do
@@ -34,10 +44,10 @@ cg_prepare() {
 	done
 }
 
-# cg_enter moves the calling (sub)shell into /$CONFORMANCE_CGROUP of every hierarchy.
+# cg_enter moves the calling (sub)shell into /$CONFORMANCE_CGROUP of every v1 hierarchy.
 cg_enter() {
 	local m
-	for m in $(cg_mounts); do
+	for m in $(cg_v1_mounts); do
 		echo "$BASHPID" >"$m/$CONFORMANCE_CGROUP/cgroup.procs" || return 1
 	done
 }

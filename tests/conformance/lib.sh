@@ -9,6 +9,7 @@ CONFORMANCE_CACHE_ROOT="${CONFORMANCE_CACHE_ROOT:-/var/cache/tekapo-conformance}
 CONFORMANCE_CACHE="${CONFORMANCE_CACHE:-$CONFORMANCE_CACHE_ROOT/$CONFORMANCE_VERSION}"
 # Name of the cgroup (in every v1 hierarchy) each program runs in; runtimes that
 # resolve relative or empty cgroupsPath against their own cgroup create theirs below it.
+# Left as is, runc would create them inside the machine's memory cgroup process_api.
 CONFORMANCE_CGROUP="${CONFORMANCE_CGROUP:-tekapo-conformance}"
 
 conformance_die() {

@@ -67,7 +67,7 @@ finish() {
 	cat "$logdir"/*.calls >"$rundir/all.calls" 2>/dev/null
 	clean_after "$runtime" "$rundir" "$rundir/all.calls" | sed 's/^/        /'
 	left=""
-	for m in $(cg_mounts); do
+	for m in $(cg_v1_mounts); do
 		[ -d "$m/$CONFORMANCE_CGROUP" ] || continue
 		left+="$(rmdir_retry "$m/$CONFORMANCE_CGROUP")"
 	done
