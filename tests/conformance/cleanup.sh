@@ -85,29 +85,29 @@ protected_leftovers() {
 	done
 }
 
-# suite_pids prints PIDs of processes the suite left: rooted or working inside run
+# suite_pids prints PIDs of live processes the suite left: rooted or working inside run
 # directory $1, or in a cgroup of the suite (see suite_cgroup_dirs) or named after IDs.
 suite_pids() {
-	local rundir="$1" p pid root cwd line path id
+	local rundir="$1" pat id
 	shift
-	for p in /proc/[0-9]*; do
-		pid="${p#/proc/}"
-		[ "$pid" = "$$" ] || [ "$pid" = "$BASHPID" ] && continue
-		root="$(readlink "$p/root" 2>/dev/null)" || continue
-		cwd="$(readlink "$p/cwd" 2>/dev/null)"
-		case "$root/|$cwd/" in
-		"$rundir"/*|*"|$rundir"/*) echo "$pid"; continue ;;
-		esac
-		while IFS= read -r line; do
-			path="/${line#*:*:/}"
-			case "$path/" in
-			"/$CONFORMANCE_CGROUP"/*|/cgrouptest/*|/testdir/*) echo "$pid"; break ;;
-			esac
-			for id in "$@"; do
-				case "$path" in *"$id"*) echo "$pid"; break 2 ;; esac
-			done
-		done 2>/dev/null <"$p/cgroup"
-	done | sort -un
+	pat="^[0-9]+:[^:]*:/($CONFORMANCE_CGROUP|cgrouptest|testdir)(/|\$)"
+	for id in "$@"; do pat+="|$(printf '%s' "$id" | sed 's/[][\\.*^$+?(){}|/]/\\&/g')"; done
+	{
+		grep -l -E -- "$pat" /proc/[0-9]*/cgroup 2>/dev/null | cut -d/ -f3
+		find /proc/[0-9]*/root /proc/[0-9]*/cwd -maxdepth 0 \
+			\( -lname "$rundir" -o -lname "$rundir/*" \) 2>/dev/null | cut -d/ -f3
+	} | grep -vx -e "$$" -e "$BASHPID" | sort -un | live_pids
+}
+
+# live_pids filters PIDs on stdin down to processes that are not zombies: a container
+# init reparented to PID 1 stays a zombie until PID 1 reaps it, and cannot be killed.
+live_pids() {
+	local pid st
+	while read -r pid; do
+		st="$(awk '/^State:/ { print $2; exit }' "/proc/$pid/status" 2>/dev/null)"
+		[ -n "$st" ] && [ "$st" != Z ] && echo "$pid"
+	done
+	return 0
 }
 
 # thaw_dirs thaws every frozen v1 freezer cgroup among directories $@.
@@ -159,7 +159,9 @@ clean_after() {
 	thaw_dirs "${dirs[@]}"
 	mapfile -t pids < <(suite_pids "$rundir" "${ids[@]}")
 	if [ "${#pids[@]}" -gt 0 ]; then
-		echo "cleanup: killing leftover processes ${pids[*]}"
+		echo "cleanup: killing leftover processes$(for p in "${pids[@]}"; do
+			printf ' %s(%s)' "$p" "$(tr -d '\n' <"/proc/$p/comm" 2>/dev/null)"
+		done)"
 		kill -KILL "${pids[@]}" 2>/dev/null
 		sleep 0.3
 	fi

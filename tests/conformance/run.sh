@@ -91,7 +91,7 @@ cg_prepare || conformance_die "cannot create cgroup /$CONFORMANCE_CGROUP"
 # cleans up after it and appends "NAME STATUS OK FAILED SKIPPED SECONDS" to results.txt.
 run_program() {
 	local name="$1" tmp="$rundir/tmp/$1" calls="$logdir/$1.calls" t0 t1 rc status secs
-	local ok failed skipped todo plan
+	local ok failed skipped todo plan errors
 	mkdir -p "$tmp"
 	t0="$(date +%s%N)"
 	(
@@ -103,8 +103,9 @@ run_program() {
 	rc=$?
 	t1="$(date +%s%N)"
 	secs="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')"
-	read -r ok failed skipped todo plan < <(tap_counts "$logdir/$name.tap")
-	status="$(tap_status "$rc" "$ok" "$failed" "$skipped" "$todo" "$plan")"
+	read -r ok failed skipped todo plan errors < <(tap_counts "$logdir/$name.tap")
+	status="$(tap_status "$name" "$rc" "$ok" "$failed" "$skipped" "$todo" "$plan" "$errors")"
+	failed=$((failed + errors))
 	printf '%-7s %-36s ok %3d  failed %3d  skipped %3d  %6ss%s\n' "${status%%:*}" "$name" \
 		"$ok" "$failed" "$skipped" "$secs" "$(case "$status" in *:*) echo "  (${status#*:})" ;; esac)"
 	echo "$name ${status%%:*} $ok $failed $skipped $secs" >>"$logdir/results.txt"

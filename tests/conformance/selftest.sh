@@ -12,20 +12,33 @@ check() { # NAME GOT WANT
 	if [ "$2" = "$3" ]; then echo "ok   $1"; else echo "FAIL $1: got '$2', want '$3'"; fails=$((fails + 1)); fi
 }
 
-printf '%s\n' 'TAP version 13' 'ok 1 - a' '  ---' '  not ok 9 - nested yaml' '  ...' \
+printf '%s\n' 'TAP version 13' 'ok 1 - a' '  ---' '  {' '    "error": "expected, attached"' '  }' '  ...' \
 	'not ok 2 - b' 'ok 3 # SKIP c' 'not ok 4 - d # TODO later' '1..4' >"$tmp/mixed.tap"
-check "counts mixed stream" "$(tap_counts "$tmp/mixed.tap")" "1 1 1 1 4"
-check "failed assertion fails" "$(tap_status 0 1 1 1 1 4)" "FAIL"
+check "counts mixed stream" "$(tap_counts "$tmp/mixed.tap")" "1 1 1 1 4 0"
+check "failed assertion fails" "$(tap_status x 0 1 1 1 1 4 0)" "FAIL"
 
 printf '%s\n' 'TAP version 13' 'ok 1 - a' 'ok 2 - b' '1..2' 'TAP version 13' '1..0' >"$tmp/two.tap"
-check "plans of two streams add up" "$(tap_counts "$tmp/two.tap")" "2 0 0 0 2"
-check "two streams pass" "$(tap_status 0 2 0 0 0 2)" "PASS"
+check "plans of two streams add up" "$(tap_counts "$tmp/two.tap")" "2 0 0 0 2 0"
+check "two streams pass" "$(tap_status x 0 2 0 0 0 2 0)" "PASS"
 
-check "exit 0 without TAP passes (*_fail programs)" "$(tap_status 0 0 0 0 0 -1)" "PASS:no TAP, exit status 0"
-check "results without plan fail" "$(tap_status 0 2 0 0 0 -1)" "FAIL:no TAP plan"
-check "short stream fails" "$(tap_status 0 2 0 0 0 3)" "FAIL:planned 3, reported 2"
-check "non-zero exit fails" "$(tap_status 1 2 0 0 0 2)" "FAIL:exit status 1"
-check "timeout" "$(timeout_s=5 tap_status 124 0 0 0 0 -1)" "TIMEOUT:killed after 5s"
+printf '%s\n' 'TAP version 13' '  ---' '  {' '    "error": "Hooks MUST be called in the listed order"' \
+	'  }' '  ...' '1..0' >"$tmp/hook.tap"
+check "orphan error diagnostic counted" "$(tap_counts "$tmp/hook.tap")" "0 0 0 0 0 1"
+check "orphan error diagnostic fails" "$(tap_status hooks 0 0 0 0 0 0 1)" "FAIL:error diagnostic outside any test point"
+printf '%s\n' 'TAP version 13' '  ---' '  {' '    "error": "e",' '    "stdout": ""' '  }' '  ...' \
+	'not ok 1 - inside' '1..1' >"$tmp/pre.tap"
+check "diagnostic before its test point is not orphan" "$(tap_counts "$tmp/pre.tap")" "0 1 0 0 1 0"
+printf '%s\n' 'TAP version 13' '1..0' >"$tmp/empty.tap"
+check "clean skip-all stream" "$(tap_counts "$tmp/empty.tap")" "0 0 0 0 0 0"
+
+check "*_fail exits 0 without TAP: pass" "$(tap_status process_rlimits_fail 0 0 0 0 0 -1 0)" \
+	"PASS:no TAP, exit status 0: the runtime refused the config"
+check "other program without TAP: fail" "$(tap_status default 0 0 0 0 0 -1 0)" \
+	"FAIL:no TAP output (nothing from runtimetest reached stdout)"
+check "results without plan fail" "$(tap_status x 0 2 0 0 0 -1 0)" "FAIL:no TAP plan"
+check "short stream fails" "$(tap_status x 0 2 0 0 0 3 0)" "FAIL:planned 3, reported 2"
+check "non-zero exit fails" "$(tap_status x 1 2 0 0 0 2 0)" "FAIL:exit status 1"
+check "timeout" "$(timeout_s=5 tap_status x 124 0 0 0 0 -1 0)" "TIMEOUT:killed after 5s"
 
 printf '%s\n' '# header' 'a' '  b  # passes since v1' '' >"$tmp/expect"
 check "expect names" "$(expect_names "$tmp/expect" | tr '\n' ' ')" "a b "

@@ -1,33 +1,63 @@
 # TAP parsing and expectation checks for run.sh (sourced, not executed).
 
-# tap_counts FILE prints "OK FAILED SKIPPED TODO PLAN" for the top-level TAP in FILE.
-# Indented lines belong to YAML diagnostics and are ignored. Some programs print more
-# than one stream (e.g. "1..112" then a skip-all "1..0"): plans are summed. PLAN is -1
-# when there is none.
+# tap_counts FILE prints "OK FAILED SKIPPED TODO PLAN ERRORS" for the top-level TAP in
+# FILE. Indented lines are YAML diagnostics. Some programs print more than one stream
+# (e.g. "1..112" then a skip-all "1..0"): plans are summed; PLAN is -1 when there is none.
+# ERRORS counts YAML diagnostics with an "error" key that belong to no test point: the
+# hook programs (hooks, prestart, poststart_fail, ...) report their failure only that
+# way, followed by "1..0". A diagnostic printed just before a test point belongs to it.
 tap_counts() {
 	awk '
-		/^ok([ \t]|$)/ { if (tolower($0) ~ /#[ \t]*skip/) skipped++; else ok++; next }
-		/^not ok([ \t]|$)/ { if (tolower($0) ~ /#[ \t]*todo/) todo++; else failed++; next }
+		function flush() { if (pending) errors++; pending = 0 }
+		/^  ---/ && !inyaml { inyaml = 1; attached = (last == "test"); yerr = 0; next }
+		inyaml {
+			if ($0 ~ /^  \.\.\./) { inyaml = 0; if (yerr && !attached) pending = 1 }
+			else if ($0 ~ /^    "error":/) yerr = 1
+			next
+		}
+		/^ok([ \t]|$)/ {
+			pending = 0; last = "test"
+			if (tolower($0) ~ /#[ \t]*skip/) skipped++; else ok++
+			next
+		}
+		/^not ok([ \t]|$)/ {
+			pending = 0; last = "test"
+			if (tolower($0) ~ /#[ \t]*todo/) todo++; else failed++
+			next
+		}
+		/^[^ \t]/ { flush(); last = "other" }
 		/^1\.\.[0-9]+/ { plan += substr($1, 4) + 0; hasplan = 1 }
-		END { printf "%d %d %d %d %d\n", ok, failed, skipped, todo, hasplan ? plan : -1 }
+		END {
+			flush()
+			printf "%d %d %d %d %d %d\n", ok, failed, skipped, todo, hasplan ? plan : -1, errors
+		}
 	' "$1"
 }
 
-# tap_status RC OK FAILED SKIPPED TODO PLAN prints PASS, or FAIL/TIMEOUT followed by
-# ":reason". A program passes when it exits 0, prints a plan, fails no assertion and
-# reports as many results as planned, or when it exits 0 without any TAP at all: the
-# *_fail programs (e.g. process_rlimits_fail) print nothing when the runtime refused
-# the config as it must, and exit 1 otherwise.
+# tap_status NAME RC OK FAILED SKIPPED TODO PLAN ERRORS prints PASS, or FAIL/TIMEOUT
+# followed by ":reason". A program passes when it exits 0, prints a plan, fails no
+# assertion, has no orphan error diagnostic and reports as many results as planned.
+# A *_fail program (process_rlimits_fail, process_capabilities_fail) also passes when it
+# exits 0 without any TAP: that is how it reports that the runtime refused the bad
+# config as it must. Any other program without TAP failed: the output of runtimetest
+# inside the container never reached the runtime's stdout.
 tap_status() {
-	local rc="$1" ok="$2" failed="$3" skipped="$4" todo="$5" plan="$6"
+	local name="$1" rc="$2" ok="$3" failed="$4" skipped="$5" todo="$6" plan="$7" errors="$8"
 	local ran=$((ok + skipped + todo + failed))
 	case "$rc" in
 	124|137) echo "TIMEOUT:killed after ${timeout_s:-?}s"; return ;;
 	125) echo "FAIL:harness could not start the program"; return ;;
 	esac
 	if [ "$failed" -gt 0 ]; then echo "FAIL"; return; fi
+	if [ "$errors" -gt 0 ]; then echo "FAIL:error diagnostic outside any test point"; return; fi
 	if [ "$rc" != 0 ]; then echo "FAIL:exit status $rc"; return; fi
-	if [ "$plan" -lt 0 ] && [ "$ran" = 0 ]; then echo "PASS:no TAP, exit status 0"; return; fi
+	if [ "$plan" -lt 0 ] && [ "$ran" = 0 ]; then
+		case "$name" in
+		*_fail) echo "PASS:no TAP, exit status 0: the runtime refused the config" ;;
+		*) echo "FAIL:no TAP output (nothing from runtimetest reached stdout)" ;;
+		esac
+		return
+	fi
 	if [ "$plan" -lt 0 ]; then echo "FAIL:no TAP plan"; return; fi
 	if [ "$ran" != "$plan" ]; then echo "FAIL:planned $plan, reported $ran"; return; fi
 	echo "PASS"
