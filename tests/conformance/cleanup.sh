@@ -149,7 +149,7 @@ clean_after() {
 	local runtime="$1" rundir="$2" calllog="$3" ids id pids dirs d left m
 	mapfile -t ids < <(created_ids "$calllog")
 	for id in "${ids[@]}"; do
-		if timeout 20 "$runtime" state "$id" >/dev/null 2>&1; then
+		if timeout 10 "$runtime" state "$id" >/dev/null 2>&1; then
 			echo "cleanup: deleting container $id"
 			timeout 30 "$runtime" delete --force "$id" >/dev/null 2>&1 ||
 				echo "cleanup: delete --force $id failed"

@@ -59,13 +59,14 @@ rundir="$(mktemp -d /tmp/tekapo-conformance.XXXXXX)" || conformance_die "mktemp 
 # Bundles live below; user-namespaced containers must be able to traverse to them.
 chmod 755 "$rundir"
 
-# finish runs at exit (also after Ctrl-C in the middle of a program): one more sweep
-# over everything the run created, then the suite cgroup and the temporary directory.
+# finish runs at exit (also after Ctrl-C in the middle of a program): one more sweep,
+# with the container IDs of the program that was running (earlier programs were swept
+# already), then the suite cgroup and the temporary directory.
+current_calls=/dev/null
 # shellcheck disable=SC2317 # invoked through trap
 finish() {
 	local left m
-	cat "$logdir"/*.calls >"$rundir/all.calls" 2>/dev/null
-	clean_after "$runtime" "$rundir" "$rundir/all.calls" | sed 's/^/        /'
+	clean_after "$runtime" "$rundir" "$current_calls" | sed 's/^/        /'
 	left=""
 	for m in $(cg_v1_mounts); do
 		[ -d "$m/$CONFORMANCE_CGROUP" ] || continue
@@ -93,6 +94,7 @@ run_program() {
 	local name="$1" tmp="$rundir/tmp/$1" calls="$logdir/$1.calls" t0 t1 rc status secs
 	local ok failed skipped todo plan errors
 	mkdir -p "$tmp"
+	current_calls="$calls"
 	t0="$(date +%s%N)"
 	(
 		cg_enter || exit 125
@@ -110,6 +112,7 @@ run_program() {
 		"$ok" "$failed" "$skipped" "$secs" "$(case "$status" in *:*) echo "  (${status#*:})" ;; esac)"
 	echo "$name ${status%%:*} $ok $failed $skipped $secs" >>"$logdir/results.txt"
 	clean_after "$runtime" "$rundir" "$calls" | sed 's/^/        /'
+	current_calls=/dev/null
 	[ -z "$(mounts_under "$tmp")" ] && rm -rf --one-file-system "$tmp"
 }
 
