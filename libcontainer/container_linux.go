@@ -31,7 +31,7 @@ type CreateOpts struct {
 	PidFile     string
 	Console     *os.File // a connected --console-socket, or nil
 	PreserveFds int
-	// Run: start at once (run, run --detach): no exec fifo.
+	// Run: start at once (run, run --detach): no start socket.
 	Run   bool
 	Stdio [3]*os.File
 }
@@ -105,18 +105,18 @@ func Create(o *CreateOpts) (c *Container, err error) {
 // startInit spawns init and drives it to "ready".
 func startInit(o *CreateOpts, dir *stateDir, mgr cgroups.Manager, ov *overlayDirs) (*proc, error) {
 	cfg := o.Config
-	ic := &initConfig{Mode: "init", ID: o.ID, Config: cfg, Process: cfg.Process, FifoFd: -1, ConsoleFd: -1,
+	ic := &initConfig{Mode: "init", ID: o.ID, Config: cfg, Process: cfg.Process, StartFd: -1, ConsoleFd: -1,
 		PreserveFds: o.PreserveFds, JoinCgroup: true, NewCgroupNS: cfg.HasNew(configs.NEWCGROUP),
 		CgroupPaths: cgroupMountPaths(mgr), InUserNS: hasUserNS(cfg), Overlay: ov}
 	var extra []*os.File
 	if !o.Run {
-		fifo, err := makeFifo(dir.fifo())
+		sock, err := listenStart(dir)
 		if err != nil {
 			return nil, err
 		}
-		defer fifo.Close()
-		ic.FifoFd = o.nextFd(len(extra))
-		extra = append(extra, fifo)
+		defer sock.Close()
+		ic.StartFd = o.nextFd(len(extra))
+		extra = append(extra, sock)
 	}
 	if o.Console != nil {
 		ic.ConsoleFd = o.nextFd(len(extra))
@@ -249,17 +249,6 @@ func cgroupMountPaths(mgr cgroups.Manager) map[string]string {
 		out[name] = dir
 	}
 	return out
-}
-
-func makeFifo(path string) (*os.File, error) {
-	if err := unix.Mkfifo(path, 0o622); err != nil {
-		return nil, fmt.Errorf("create exec fifo: %w", err)
-	}
-	fd, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("open exec fifo: %w", err)
-	}
-	return os.NewFile(uintptr(fd), "exec.fifo"), nil
 }
 
 func writePidFile(path string, pid int) error {

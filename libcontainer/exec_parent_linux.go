@@ -44,7 +44,7 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 		b.Join = append(b.Join, configs.Namespace{Type: n.Type,
 			Path: "/proc/" + strconv.Itoa(c.State.InitPid) + "/ns/" + nsFile[n.Type]})
 	}
-	ic := &initConfig{Mode: "exec", ID: c.State.ID, Config: cfg, Process: o.Process, FifoFd: -1, ConsoleFd: -1,
+	ic := &initConfig{Mode: "exec", ID: c.State.ID, Config: cfg, Process: o.Process, StartFd: -1, ConsoleFd: -1,
 		PreserveFds: o.PreserveFds, JoinCgroup: true, InUserNS: hasUserNS(cfg)}
 	var extra []*os.File
 	if o.Console != nil {

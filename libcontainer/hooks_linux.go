@@ -82,7 +82,7 @@ func runStartContainerHooks(hooks []specs.Hook, state *specs.State) error {
 }
 
 // createAndStart is `run` for a container with poststart hooks: create
-// and start through the exec fifo, so that the poststart hooks run after
+// and start through the start socket, so that the poststart hooks run after
 // the startContainer ones, as they do with create and start.
 func createAndStart(o *CreateOpts) (*Container, error) {
 	co := *o

@@ -77,13 +77,9 @@ func standardInit(sock syncSock, ic *initConfig) error {
 			return err
 		}
 	}
-	var fifo *fifoWaiter
-	if ic.FifoFd >= 0 {
-		f, err := newFifoWaiter(ic.FifoFd)
-		if err != nil {
-			return err
-		}
-		fifo = f
+	var waiter *startWaiter
+	if ic.StartFd >= 0 {
+		waiter = &startWaiter{fd: ic.StartFd}
 	}
 	if cfg.HasNew(configs.NEWNS) {
 		if err := setupRootfs(sock, ic); err != nil { // writes the sysctls too
@@ -107,23 +103,34 @@ func standardInit(sock syncSock, ic *initConfig) error {
 	if err != nil {
 		return err
 	}
-	if err := p.finalize(sock); err != nil {
-		return err
+	// Credentials and seccomp come last, after start, as late as can be,
+	// except that a seccomp notify listener's fd must reach the parent
+	// before it returns.
+	early := ic.Seccomp != nil && ic.Seccomp.Notify
+	if early {
+		if err := p.finalize(sock); err != nil {
+			return err
+		}
 	}
 	if err := sock.send(syncMsg{Type: msgReady}, -1); err != nil {
 		return err
 	}
 	sock.f.Close()
-	// startContainer hooks run once start has opened the fifo, before it
-	// is told to go on: poststart hooks run after them.
+	// startContainer hooks run once start has connected, before it is
+	// answered: poststart hooks run after them.
 	start := func() error { return runStartContainerHooks(cfg.Hooks.StartContainer, ic.HookState) }
-	if fifo != nil {
-		err = fifo.wait(start)
+	if waiter != nil {
+		err = waiter.wait(start)
 	} else {
 		err = start()
 	}
 	if err != nil {
 		return err
+	}
+	if !early {
+		if err := p.finalize(sock); err != nil {
+			return err
+		}
 	}
 	return p.exec()
 }
@@ -185,40 +192,6 @@ func dotsToSlashes(k string) string {
 		}
 	}
 	return string(b)
-}
-
-// fifoWaiter blocks init until `tekapo start` opens the exec fifo. It
-// reaches the fifo through the host's /proc, kept open from before
-// pivot_root, so it works whatever the container mounts at /proc.
-type fifoWaiter struct {
-	procFd int
-	fifoFd int
-}
-
-func newFifoWaiter(fifoFd int) (*fifoWaiter, error) {
-	procFd, err := unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("open /proc: %w", err)
-	}
-	return &fifoWaiter{procFd: procFd, fifoFd: fifoFd}, nil
-}
-
-func (w *fifoWaiter) wait(before func() error) error {
-	fd, err := unix.Openat(w.procFd, "self/fd/"+strconv.Itoa(w.fifoFd), unix.O_WRONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("open exec fifo: %w", err)
-	}
-	if err := before(); err != nil {
-		unix.Write(fd, []byte("E"+err.Error())) //nolint:errcheck // start reports it
-		return err
-	}
-	if _, err := unix.Write(fd, []byte("0")); err != nil {
-		return fmt.Errorf("write exec fifo: %w", err)
-	}
-	unix.Close(fd)
-	unix.Close(w.procFd)
-	unix.Close(w.fifoFd)
-	return nil
 }
 
 // runHooksInParent asks the parent to run the prestart and createRuntime

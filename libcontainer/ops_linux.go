@@ -56,13 +56,13 @@ func (c *Container) ID() string { return c.State.ID }
 func (c *Container) cgroup() (cgroups.Manager, error) { return cgroups.New(c.State.Config.Cgroup) }
 
 // Status works out the container's status from its init process, its exec
-// fifo and its freezer.
+// start socket and its freezer.
 func (c *Container) Status() Status {
 	st, start, ok := procStat(c.State.InitPid)
 	if !ok || st == 'Z' || st == 'X' || start != c.State.InitStartTime {
 		return Stopped
 	}
-	if _, err := os.Stat(c.dir.fifo()); err == nil {
+	if _, err := os.Stat(c.dir.startSock()); err == nil {
 		return Created
 	}
 	if m, err := c.cgroup(); err == nil {
@@ -109,35 +109,10 @@ func (c *Container) Start() error {
 	if s := c.Status(); s != Created {
 		return fmt.Errorf("cannot start a container that is %s", s)
 	}
-	fd, err := unix.Open(c.dir.fifo(), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("open exec fifo: %w", err)
+	if err := signalStart(c.dir, c.State.InitPid); err != nil {
+		return err
 	}
-	defer unix.Close(fd)
-	// Wait for init's byte; give up if init dies meanwhile.
-	for {
-		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		n, err := unix.Poll(pfd, 100)
-		if err != nil && err != unix.EINTR {
-			return fmt.Errorf("wait for init: %w", err)
-		}
-		if n > 0 && pfd[0].Revents&unix.POLLIN != 0 {
-			break
-		}
-		if !pidAlive(c.State.InitPid) {
-			return errors.New("container init exited before start")
-		}
-	}
-	// "0", or "E" and why init gave up (a startContainer hook failed).
-	var b [4096]byte
-	n, _ := unix.Read(fd, b[:])
-	if n < 1 {
-		return errors.New("container init exited before start")
-	}
-	if b[0] != '0' {
-		return errors.New(string(b[1:n]))
-	}
-	os.Remove(c.dir.fifo())
+	os.Remove(c.dir.startSock())
 	return c.poststart()
 }
 

@@ -25,8 +25,8 @@ type initConfig struct {
 	Process *configs.Process `json:"process"`
 	// Seccomp is the compiled filter, raw BPF (see libcontainer/seccomp).
 	Seccomp *seccompProgram `json:"seccomp,omitempty"`
-	// Fds in init: the exec fifo (create), a connected console socket.
-	FifoFd    int `json:"fifo_fd"`
+	// Fds in init: the start socket (create), a connected console socket.
+	StartFd   int `json:"start_fd"`
 	ConsoleFd int `json:"console_fd"`
 	// PreserveFds: fds 3..3+N-1 are the caller's, kept for the process.
 	PreserveFds int `json:"preserve_fds,omitempty"`

@@ -41,7 +41,6 @@ type State struct {
 
 const (
 	stateFile = "state.json"
-	fifoName  = "exec.fifo"
 )
 
 var idRegexp = regexp.MustCompile(`^[\w+\-.]+$`)
@@ -154,7 +153,7 @@ func (d *stateDir) load() (*State, error) {
 	return &s, nil
 }
 
-func (d *stateDir) fifo() string { return filepath.Join(d.path, fifoName) }
+func (d *stateDir) startSock() string { return filepath.Join(d.path, startSockName) }
 
 // procStat returns the state letter and start time of pid, from
 // /proc/PID/stat; ok is false when the process is gone.
