@@ -143,7 +143,7 @@ func startInit(o *CreateOpts, dir *stateDir, mgr cgroups.Manager, ov *overlayDir
 	if err != nil {
 		return nil, err
 	}
-	ic.HookState = &specs.State{Version: specs.Version, ID: o.ID, Status: specs.StateCreating,
+	ic.HookState = &specs.State{Version: specs.Version, ID: o.ID, Status: specs.StateCreated,
 		Pid: p.pid, Bundle: cfg.Bundle, Annotations: cfg.Annotations}
 	if err := drive(p, ic, mgr, &cfg.Hooks); err != nil {
 		p.kill()

@@ -111,7 +111,7 @@ func TestHooks(t *testing.T) {
 		t.Fatalf("container namespaces %v look like the host's %v", ctr, host)
 	}
 	inContainer := map[string]bool{"createContainer": true, "startContainer": true}
-	status := map[string]specs.ContainerState{"prestart": "creating", "createRuntime": "creating", "createContainer": "creating",
+	status := map[string]specs.ContainerState{"prestart": "created", "createRuntime": "created", "createContainer": "created",
 		"startContainer": "created", "poststart": "running", "poststop": "stopped"}
 	var pid int
 	for _, name := range hookNames {
