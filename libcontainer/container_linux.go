@@ -21,6 +21,9 @@ type Container struct {
 	Root  string
 	State *State
 	dir   *stateDir
+	// PtyMaster is the terminal of a process created with a terminal and
+	// no console socket (run in the foreground): the caller proxies it.
+	PtyMaster *os.File
 }
 
 // CreateOpts are the knobs of create and run.
@@ -99,7 +102,7 @@ func Create(o *CreateOpts) (c *Container, err error) {
 			return nil, err
 		}
 	}
-	return &Container{Root: o.Root, State: st, dir: dir}, nil
+	return &Container{Root: o.Root, State: st, dir: dir, PtyMaster: p.pty}, nil
 }
 
 // startInit spawns init and drives it to "ready".
@@ -146,6 +149,7 @@ func startInit(o *CreateOpts, dir *stateDir, mgr cgroups.Manager, ov *overlayDir
 	ic.HookState = &specs.State{Version: specs.Version, ID: o.ID, Status: specs.StateCreated,
 		Pid: p.pid, Bundle: cfg.Bundle, Annotations: cfg.Annotations}
 	if err := drive(p, ic, mgr, &cfg.Hooks); err != nil {
+		p.closePty()
 		p.kill()
 		poststopAfterFailure(cfg.Hooks.Poststop, ic.HookState)
 		return nil, err
@@ -170,6 +174,9 @@ func drive(p *proc, ic *initConfig, mgr cgroups.Manager, hooks *configs.Hooks) e
 		}
 		reply := syncType("")
 		switch m.Type {
+		case msgPty:
+			p.pty = os.NewFile(uintptr(fd), "pty-master")
+			continue
 		case msgSeccompFd:
 			err := forwardSeccompFd(ic.Seccomp, ic.HookState, fd)
 			unix.Close(fd)

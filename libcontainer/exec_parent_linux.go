@@ -18,6 +18,8 @@ type ExecOpts struct {
 	PreserveFds  int
 	IgnorePaused bool
 	Stdio        [3]*os.File
+	// PtyMaster is set by Exec for a terminal without a console socket.
+	PtyMaster *os.File
 }
 
 var nsFile = map[configs.NamespaceType]string{
@@ -63,9 +65,11 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	}
 	ic.HookState = c.hookState(Running)
 	if err := drive(p, ic, mgr, &configs.Hooks{}); err != nil {
+		p.closePty()
 		p.kill()
 		return 0, err
 	}
+	o.PtyMaster = p.pty
 	if o.PidFile != "" {
 		if err := writePidFile(o.PidFile, p.pid); err != nil {
 			return p.pid, err

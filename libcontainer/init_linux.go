@@ -90,6 +90,9 @@ func standardInit(sock syncSock, ic *initConfig) error {
 	} else if err := writeSysctls(cfg.Sysctl); err != nil {
 		return err
 	}
+	if err := setupTerminal(sock, ic, cfg.HasNew(configs.NEWNS)); err != nil {
+		return err
+	}
 	if err := setupUTS(cfg); err != nil {
 		return err
 	}
@@ -138,6 +141,9 @@ func standardInit(sock syncSock, ic *initConfig) error {
 // execInit runs a new process in an existing container (tekapo exec): the
 // C stage already joined every namespace, so the root is the container's.
 func execInit(sock syncSock, ic *initConfig) error {
+	if err := setupTerminal(sock, ic, false); err != nil {
+		return err
+	}
 	p, err := prepareExec(ic)
 	if err != nil {
 		return err

@@ -86,7 +86,8 @@ func (b *bootstrap) encode() []byte {
 type proc struct {
 	cmd  *exec.Cmd
 	sock syncSock
-	pid  int // B's pid
+	pid  int      // B's pid
+	pty  *os.File // the terminal master init sent (sync.go message 8)
 }
 
 // spawn starts `tekapo init` from the sealed binary and runs the C stage's

@@ -48,9 +48,9 @@ var execCommand = &cli.Command{
 			ct.Close()
 			return err
 		}
-		if p.Terminal && c.String("console-socket") == "" {
+		if p.Terminal && c.String("console-socket") == "" && c.Bool("detach") {
 			ct.Close()
-			return errors.New("cannot allocate a terminal without --console-socket")
+			return errors.New("cannot allocate a terminal without --console-socket when detached")
 		}
 		console, err := consoleSocket(c.String("console-socket"))
 		if err != nil {
@@ -61,8 +61,9 @@ var execCommand = &cli.Command{
 		if !c.Bool("detach") {
 			signal.Notify(sigs)
 		}
-		pid, err := ct.Exec(&libcontainer.ExecOpts{Process: p, PidFile: c.String("pid-file"), Console: console,
-			PreserveFds: c.Int("preserve-fds"), IgnorePaused: c.Bool("ignore-paused"), Stdio: stdio()})
+		opts := &libcontainer.ExecOpts{Process: p, PidFile: c.String("pid-file"), Console: console,
+			PreserveFds: c.Int("preserve-fds"), IgnorePaused: c.Bool("ignore-paused"), Stdio: stdio()}
+		pid, err := ct.Exec(opts)
 		ct.Close()
 		if console != nil {
 			console.Close()
@@ -70,7 +71,10 @@ var execCommand = &cli.Command{
 		if err != nil || c.Bool("detach") {
 			return err
 		}
-		return cli.Exit("", waitForwarding(pid, sigs))
+		tty := startTTYProxy(opts.PtyMaster)
+		status := waitForwarding(pid, sigs)
+		tty.finish()
+		return cli.Exit("", status)
 	},
 }
 

@@ -30,7 +30,9 @@ var runCommand = &cli.Command{
 		if c.Bool("detach") {
 			return nil
 		}
+		tty := startTTYProxy(ct.PtyMaster)
 		status := waitForwarding(ct.State.InitPid, sigs)
+		tty.finish()
 		if ct, err := libcontainer.Load(c.String("root"), ct.ID()); err == nil {
 			if err := ct.Delete(true); err != nil {
 				ct.Close()
