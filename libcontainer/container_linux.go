@@ -24,6 +24,8 @@ type Container struct {
 	// PtyMaster is the terminal of a process created with a terminal and
 	// no console socket (run in the foreground): the caller proxies it.
 	PtyMaster *os.File
+	// Notify relays READY to NOTIFY_SOCKET (run with NotifySocket).
+	Notify *NotifyRelay
 }
 
 // CreateOpts are the knobs of create and run.
@@ -37,6 +39,8 @@ type CreateOpts struct {
 	// Run: start at once (run, run --detach): no start socket.
 	Run   bool
 	Stdio [3]*os.File
+	// NotifySocket is the runtime's NOTIFY_SOCKET (see notify_linux.go).
+	NotifySocket string
 }
 
 // Create sets up a container whose init waits for Start (or, with Run,
@@ -86,8 +90,13 @@ func Create(o *CreateOpts) (c *Container, err error) {
 			}
 		}()
 	}
+	notify, err := setupNotify(o, dir)
+	if err != nil {
+		return nil, err
+	}
 	p, err := startInit(o, dir, mgr, st.Overlay)
 	if err != nil {
+		notify.Close()
 		return nil, err
 	}
 	st.InitPid = p.pid
@@ -102,7 +111,7 @@ func Create(o *CreateOpts) (c *Container, err error) {
 			return nil, err
 		}
 	}
-	return &Container{Root: o.Root, State: st, dir: dir, PtyMaster: p.pty}, nil
+	return &Container{Root: o.Root, State: st, dir: dir, PtyMaster: p.pty, Notify: notify}, nil
 }
 
 // startInit spawns init and drives it to "ready".

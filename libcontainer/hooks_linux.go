@@ -91,7 +91,13 @@ func createAndStart(o *CreateOpts) (*Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.Start(); err != nil {
+	if o.NotifySocket != "" {
+		c.Notify, err = c.ListenNotify(o.NotifySocket) // run relays READY
+	}
+	if err == nil {
+		err = c.Start()
+	}
+	if err != nil {
 		c.Delete(true) //nolint:errcheck // the start error is the one to report
 		c.Close()
 		return nil, err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"os"
 
 	"github.com/urfave/cli/v2"
 
@@ -50,6 +51,7 @@ func create(c *cli.Context, run bool) (*libcontainer.Container, error) {
 	}
 	return libcontainer.Create(&libcontainer.CreateOpts{
 		Root: c.String("root"), ID: id, Config: cfg, PidFile: c.String("pid-file"), Console: console,
-		PreserveFds: c.Int("preserve-fds"), Run: run, Stdio: stdio(),
+		PreserveFds: socketActivation(cfg.Process) + c.Int("preserve-fds"), Run: run, Stdio: stdio(),
+		NotifySocket: os.Getenv("NOTIFY_SOCKET"),
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/signal"
 
+	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
@@ -28,7 +29,14 @@ var runCommand = &cli.Command{
 		}
 		ct.Close()
 		if c.Bool("detach") {
-			return nil
+			return relayNotify(ct.Notify, ct.State.InitPid)
+		}
+		if ct.Notify != nil {
+			go func() {
+				if err := relayNotify(ct.Notify, ct.State.InitPid); err != nil {
+					logrus.Warn(err)
+				}
+			}()
 		}
 		tty := startTTYProxy(ct.PtyMaster)
 		status := waitForwarding(ct.State.InitPid, sigs)
