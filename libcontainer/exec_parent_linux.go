@@ -36,6 +36,10 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	case s == Paused && !o.IgnorePaused:
 		return 0, fmt.Errorf("cannot exec in a paused container (use --ignore-paused to override)")
 	}
+	// From here on the state is read: let other commands in, above all
+	// resume, which an exec into a paused container (--ignore-paused)
+	// waits for.
+	c.Close()
 	cfg := c.State.Config
 	mgr, err := c.cgroup()
 	if err != nil {

@@ -37,6 +37,9 @@ var psCommand = &cli.Command{
 
 // psTable runs the host's ps and keeps the header and the container's lines.
 func psTable(pids []int, args []string) error {
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
+	}
 	if len(args) == 0 {
 		args = []string{"-ef"}
 	}
