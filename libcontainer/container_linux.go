@@ -215,6 +215,9 @@ func drive(p *proc, ic *initConfig, mgr cgroups.Manager, hooks *configs.Hooks) e
 			if fd >= 0 {
 				unix.Close(fd)
 			}
+			if ic.StartFd < 0 {
+				return waitExeced(p)
+			}
 			return nil
 		case msgError:
 			return errors.New(m.Message)

@@ -1,7 +1,9 @@
 package libcontainer
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 
@@ -102,4 +104,24 @@ func WaitPid(pid int) int {
 		}
 		return ws.ExitStatus()
 	}
+}
+
+// waitExeced waits, after "ready" from a process that goes on to exec at
+// once (run, exec), until its sync socket closes at execve: then its pid
+// is the user's process, as callers of --pid-file and -d expect. An error
+// it reports meanwhile (a failing startContainer hook, execve) is returned.
+func waitExeced(p *proc) error {
+	m, fd, err := p.sock.recv()
+	if fd >= 0 {
+		unix.Close(fd)
+	}
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil
+	case err != nil:
+		return fmt.Errorf("wait for exec: %w", err)
+	case m.Type == msgError:
+		return errors.New(m.Message)
+	}
+	return fmt.Errorf("unexpected message %q from init after ready", m.Type)
 }

@@ -118,7 +118,9 @@ func standardInit(sock syncSock, ic *initConfig) error {
 	if err := sock.send(syncMsg{Type: msgReady}, -1); err != nil {
 		return err
 	}
-	sock.f.Close()
+	if waiter != nil {
+		sock.f.Close() // create: the parent is gone by start
+	}
 	// startContainer hooks run once start has connected, before it is
 	// answered: poststart hooks run after them.
 	start := func() error { return runStartContainerHooks(cfg.Hooks.StartContainer, ic.HookState) }
@@ -154,8 +156,7 @@ func execInit(sock syncSock, ic *initConfig) error {
 	if err := sock.send(syncMsg{Type: msgReady}, -1); err != nil {
 		return err
 	}
-	sock.f.Close()
-	return p.exec()
+	return p.exec() // the socket closes at exec: the parent waits for that
 }
 
 func setupUTS(cfg *configs.Config) error {
