@@ -15,8 +15,11 @@ package libcontainer
 // | 5 | parent→init | hooksDone     | -                |                                               |
 // | 6 | init→parent | seccompFd     | fd               | notify listener fd to forward to the agent    |
 // | 7 | parent→init | seccompDone   | -                |                                               |
-// | 8 | init→parent | pty           | fd               | terminal master (run/exec without a socket)   |
+// | 8 | init→parent | pty           | fd               | terminal master (run/exec without a socket);  |
+// |   |             |               |                  | no reply                                      |
 // | 9 | init→parent | ready         | -                | set up; create: waiting for start; else exec  |
+// |   |             |               |                  | (run/exec: the parent waits for the socket to |
+// |   |             |               |                  | close at execve, or for an error frame)       |
 // | - | init→parent | error         | message          | init failed and exits                         |
 //
 // Init joins its cgroup late, at step 2, so that the Go runtime's own

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bytes"
+	"encoding/json"
 	"net"
 	"os"
 	"os/exec"
@@ -300,4 +301,37 @@ func TestTerminalDetachedNeedsSocket(t *testing.T) {
 	e.ok("run", "-d", "det")
 	defer e.ok("delete", "--force", "det")
 	e.expectError("cannot allocate a terminal without --console-socket", "exec", "-d", "-t", "det", "true")
+}
+
+// TestTerminalConmonExec: conmon's exec, `exec --process F --detach --tty
+// --console-socket S --pid-file P`: returns at once, the process keeps the
+// terminal whose master went to the socket.
+func TestTerminalConmonExec(t *testing.T) {
+	e := newEnv(t)
+	e.write(e.spec("cm", "sleep", "1000"))
+	e.ok("run", "-d", "cm")
+	defer e.ok("delete", "--force", "cm")
+	p := specs.Process{Terminal: true, Args: []string{"sh"}, Env: []string{"PATH=/bin", "TERM=xterm"}, Cwd: "/"}
+	b, _ := json.Marshal(p)
+	proc := filepath.Join(e.bundle, "exec-process-1")
+	os.WriteFile(proc, b, 0o644)
+	sock, got := consoleReceiver(t)
+	pidFile := filepath.Join(e.bundle, "exec_pid")
+	e.ok("exec", "--process", proc, "--detach", "--tty", "--console-socket", sock, "--pid-file", pidFile, "cm")
+	pty := receiveMaster(t, got)
+	pid := readPid(t, pidFile)
+	pty.write("tty; echo $$ $TERM\n")
+	pty.expect(`(?m)^/dev/pts/\d+\r?\n`)
+	// The pid file names the shell (its pid outside, $$ inside differ).
+	if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err != nil {
+		t.Fatalf("pid file %d: %v", pid, err)
+	}
+	pty.expect(`\d+ xterm`)
+	pty.write("exit\n")
+	for i := 0; i < 300 && alive(pid); i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if alive(pid) {
+		t.Fatal("the exec'd shell did not exit")
+	}
 }
