@@ -176,6 +176,13 @@ static void bootstrap(void)
 		}
 	}
 	join_all(js, njoin);
+	/* In a joined user namespace (exec, or a config's user namespace path),
+	 * be its root too: the ids kept from outside are unmapped there, and
+	 * files made with unmapped ids (a terminal) cannot be chowned. */
+	for (int i = 0; i < njoin; i++) {
+		if (is_user(&js[i]) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+			fail(errno, "become root in the joined user namespace (is 0 mapped?)");
+	}
 
 	if (clone_flags & CLONE_NEWUSER) {
 		if (unshare(CLONE_NEWUSER) < 0)

@@ -166,17 +166,27 @@ func waitExit(t *testing.T, cmd *exec.Cmd) int {
 // containerd's shim do: the master arrives over the socket, the process's
 // stdio is a pty of the container's devpts, and exec returns its status.
 func TestTerminalExecConsoleSocket(t *testing.T) {
+	t.Run("plain", func(t *testing.T) { testExecConsoleSocket(t, false) })
+	t.Run("userns", func(t *testing.T) { testExecConsoleSocket(t, true) })
+}
+
+func testExecConsoleSocket(t *testing.T, userns bool) {
 	e := newEnv(t)
-	e.write(e.spec("tty", "sleep", "1000"))
+	if userns {
+		e.write(e.userNSSpec("tty", "sleep", "1000"))
+	} else {
+		e.write(e.spec("tty", "sleep", "1000"))
+	}
 	e.ok("run", "-d", "tty")
 	defer e.ok("delete", "--force", "tty")
 	sock, got := consoleReceiver(t)
-	cmd := e.command("exec", "-t", "--console-socket", sock, "tty", "sh")
+	cmd := e.command("exec", "-t", "-u", "1000", "--console-socket", sock, "tty", "sh")
 	e.start(cmd)
 	pty := receiveMaster(t, got)
-	pty.write("tty; [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo all-three-$((6*7)); readlink /proc/self/fd/0\n")
+	pty.write("tty; [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo all-three-$((6*7)); stat -c owner=%u $(tty)\n")
 	m := pty.expect(`(?m)^(/dev/pts/\d+)\r?\n`)
 	pty.expect(`all-three-42`)
+	pty.expect(`owner=1000`)
 	pty.write("exit 3\n")
 	if code := waitExit(t, cmd); code != 3 {
 		t.Fatalf("exec -t exit status %d, want 3", code)
