@@ -201,8 +201,17 @@ func testExecConsoleSocket(t *testing.T, userns bool) {
 // console socket; init's terminal has the configured size and is
 // /dev/console.
 func TestTerminalInitConsoleSocket(t *testing.T) {
+	t.Run("plain", func(t *testing.T) { testInitConsoleSocket(t, false) })
+	t.Run("userns", func(t *testing.T) { testInitConsoleSocket(t, true) })
+}
+
+func testInitConsoleSocket(t *testing.T, userns bool) {
 	e := newEnv(t)
-	s := e.spec("tinit", "sh", "-c", "tty; stty size; [ -c /dev/console ] && echo console-ok; read x; exit $x")
+	args := []string{"sh", "-c", "tty; stty size; [ -c /dev/console ] && echo console-ok; read x; exit $x"}
+	s := e.spec("tinit", args...)
+	if userns {
+		s = e.userNSSpec("tinit", args...)
+	}
 	s.Process.Terminal = true
 	s.Process.ConsoleSize = &specs.Box{Height: 33, Width: 111}
 	e.write(s)
