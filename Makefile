@@ -3,7 +3,8 @@
 #   make          build bin/tekapo (static, cgo for the C bootstrap and libseccomp)
 #   make deps     install what the build and the tests need (apt; idempotent)
 #   make demo     run a busybox container that shows its isolation, then clean up
-#   make test     unit + integration tests, the pure-v2 VM lane and the OCI conformance ratchet (as root)
+#   make test     unit + integration tests, the pure-v2 VM lane, the OCI conformance ratchet
+#                 and the engines (podman, containerd, docker) driving bin/tekapo (as root)
 #   make lint     gofmt, go vet, staticcheck
 #   make bench    start-up cost against runc and crun, measured in the same run
 #   make v2lane   the cgroup and integration tests again, in a pure cgroup-v2 VM (qemu)
@@ -44,7 +45,7 @@ deps:
 demo: deps $(BIN)
 	./tests/demo.sh $(BIN)
 
-test: deps $(BIN) unit integration v2lane conformance
+test: deps $(BIN) unit integration v2lane conformance engines-deps engines
 
 unit:
 	$(GO) test -count=1 ./cmd/... ./libcontainer/... ./specconv/...
