@@ -19,7 +19,9 @@ import (
 func setupRootfs(sock syncSock, ic *initConfig) error {
 	cfg := ic.Config
 	prop := cfg.RootPropagation
-	if prop == 0 {
+	if prop == 0 || prop&unix.MS_SHARED != 0 {
+		// pivot_root refuses shared mounts: a "shared" root is made
+		// shared once it is the root (below).
 		prop = unix.MS_SLAVE | unix.MS_REC
 	}
 	if err := unix.Mount("", "/", "", uintptr(prop), ""); err != nil {

@@ -189,3 +189,15 @@ func TestSeccompWithoutCloseRange(t *testing.T) {
 		t.Fatalf("exit %d: %q %s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestRootfsPropagationShared: rootfsPropagation "shared" (which
+// pivot_root refuses while setting up) gives a shared root inside.
+func TestRootfsPropagationShared(t *testing.T) {
+	e := newEnv(t)
+	s := e.spec("shared", "sh", "-c", "awk '$5 == \"/\"' /proc/self/mountinfo")
+	s.Linux.RootfsPropagation = "shared"
+	r := e.run("shared", s)
+	if r.code != 0 || !strings.Contains(r.stdout, " shared:") {
+		t.Fatalf("exit %d: %q %s", r.code, r.stdout, r.stderr)
+	}
+}
