@@ -21,6 +21,7 @@ type Container struct {
 	Root  string
 	State *State
 	dir   *stateDir
+	mgr   cgroups.Manager // see cgroup()
 	// PtyMaster is the terminal of a process created with a terminal and
 	// no console socket (run in the foreground): the caller proxies it.
 	PtyMaster *os.File
@@ -111,7 +112,7 @@ func Create(o *CreateOpts) (c *Container, err error) {
 			return nil, err
 		}
 	}
-	return &Container{Root: o.Root, State: st, dir: dir, PtyMaster: p.pty, Notify: notify}, nil
+	return &Container{Root: o.Root, State: st, dir: dir, mgr: mgr, PtyMaster: p.pty, Notify: notify}, nil
 }
 
 // startInit spawns init and drives it to "ready".

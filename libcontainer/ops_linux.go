@@ -53,7 +53,18 @@ func (c *Container) Close() { c.dir.unlock() }
 // ID is the container's id.
 func (c *Container) ID() string { return c.State.ID }
 
-func (c *Container) cgroup() (cgroups.Manager, error) { return cgroups.New(c.State.Config.Cgroup) }
+// cgroup is the container's cgroup manager, made once per command (New
+// reads the host's mount table).
+func (c *Container) cgroup() (cgroups.Manager, error) {
+	if c.mgr != nil {
+		return c.mgr, nil
+	}
+	m, err := cgroups.New(c.State.Config.Cgroup)
+	if err == nil {
+		c.mgr = m
+	}
+	return m, err
+}
 
 // Status works out the container's status from its init process, its exec
 // start socket and its freezer.
@@ -98,10 +109,11 @@ type OCIState struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
+// hookState is the state given to hooks: the caller knows the status.
 func (c *Container) hookState(s Status) *specs.State {
-	o := c.OCIState()
-	return &specs.State{Version: o.Version, ID: o.ID, Status: specs.ContainerState(s), Pid: c.State.InitPid,
-		Bundle: o.Bundle, Annotations: o.Annotations}
+	cfg := c.State.Config
+	return &specs.State{Version: specs.Version, ID: c.State.ID, Status: specs.ContainerState(s),
+		Pid: c.State.InitPid, Bundle: cfg.Bundle, Annotations: cfg.Annotations}
 }
 
 // Start lets a created container's init exec its process.
