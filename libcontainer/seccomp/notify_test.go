@@ -1,7 +1,6 @@
 package seccomp
 
 import (
-	"encoding/json"
 	"errors"
 	"net"
 	"os"
@@ -10,30 +9,10 @@ import (
 	"slices"
 	"syscall"
 	"testing"
-	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
-
-// seccompNotif is struct seccomp_notif (x/sys has the ioctl numbers only).
-type seccompNotif struct {
-	ID    uint64
-	Pid   uint32
-	Flags uint32
-	Nr    int32
-	Arch  uint32
-	IP    uint64
-	Args  [6]uint64
-}
-
-// seccompNotifResp is struct seccomp_notif_resp.
-type seccompNotifResp struct {
-	ID    uint64
-	Val   int64
-	Error int32
-	Flags uint32
-}
 
 // agentReport is what the test agent saw.
 type agentReport struct {
@@ -48,59 +27,25 @@ type agentReport struct {
 func runAgent(l *net.UnixListener, done chan<- agentReport) {
 	var rep agentReport
 	defer func() { done <- rep }()
-	fd, err := acceptListener(l, &rep.state)
+	st, fd, err := AcceptListener(l)
+	rep.state = st
 	if err != nil {
 		rep.err = err
 		return
 	}
 	defer unix.Close(fd)
-	answers := []seccompNotifResp{{Error: -int32(unix.EXDEV)}, {Flags: unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE}}
+	answers := []NotifResp{{Error: -int32(unix.EXDEV)}, {Flags: unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE}}
 	for _, resp := range answers {
-		var req seccompNotif
-		if err := notifIoctl(fd, unix.SECCOMP_IOCTL_NOTIF_RECV, unsafe.Pointer(&req)); err != nil {
+		req, err := Receive(fd)
+		if err != nil {
 			rep.err = err
 			return
 		}
 		rep.nrs = append(rep.nrs, req.Nr)
 		resp.ID = req.ID
-		if err := notifIoctl(fd, unix.SECCOMP_IOCTL_NOTIF_SEND, unsafe.Pointer(&resp)); err != nil {
+		if err := Respond(fd, &resp); err != nil {
 			rep.err = err
 			return
-		}
-	}
-}
-
-// acceptListener reads one runc-style message: state JSON + SCM_RIGHTS fd.
-func acceptListener(l *net.UnixListener, st *specs.ContainerProcessState) (int, error) {
-	conn, err := l.AcceptUnix()
-	if err != nil {
-		return -1, err
-	}
-	defer conn.Close()
-	buf, oob := make([]byte, 64<<10), make([]byte, unix.CmsgSpace(4))
-	n, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
-	if err != nil {
-		return -1, err
-	}
-	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-	if err != nil || len(msgs) != 1 {
-		return -1, errors.New("no control message")
-	}
-	fds, err := unix.ParseUnixRights(&msgs[0])
-	if err != nil || len(fds) != 1 {
-		return -1, errors.New("no fd in control message")
-	}
-	return fds[0], json.Unmarshal(buf[:n], st)
-}
-
-func notifIoctl(fd int, req uint, arg unsafe.Pointer) error {
-	for {
-		_, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), uintptr(req), uintptr(arg))
-		if e != unix.EINTR {
-			if e != 0 {
-				return e
-			}
-			return nil
 		}
 	}
 }

@@ -2,7 +2,6 @@ package integration
 
 import (
 	"encoding/json"
-	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -11,10 +10,11 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/tekapo/tekapo/libcontainer/seccomp"
 )
 
 // dockerProfile is the docker-like default profile of the seccomp
@@ -252,77 +252,24 @@ type agentReport struct {
 	err   error
 }
 
-// seccompNotif and seccompNotifResp are the kernel's struct seccomp_notif
-// and seccomp_notif_resp.
-type seccompNotif struct {
-	ID    uint64
-	Pid   uint32
-	Flags uint32
-	Nr    int32
-	Arch  uint32
-	IP    uint64
-	Args  [6]uint64
-}
-
-type seccompNotifResp struct {
-	ID    uint64
-	Val   int64
-	Error int32
-	Flags uint32
-}
-
 // runNotifyAgent is a seccomp agent as runc's protocol has it: one
 // message with the state JSON and the listener fd; it answers the first
 // notification with EXDEV.
 func runNotifyAgent(l *net.UnixListener, done chan<- agentReport) {
 	var rep agentReport
 	defer func() { done <- rep }()
-	fd, err := acceptSeccompFd(l, &rep.state)
+	st, fd, err := seccomp.AcceptListener(l)
+	rep.state = st
 	if err != nil {
 		rep.err = err
 		return
 	}
 	defer unix.Close(fd)
-	var req seccompNotif
-	if err := notifIoctl(fd, unix.SECCOMP_IOCTL_NOTIF_RECV, unsafe.Pointer(&req)); err != nil {
+	req, err := seccomp.Receive(fd)
+	if err != nil {
 		rep.err = err
 		return
 	}
 	rep.nr = req.Nr
-	resp := seccompNotifResp{ID: req.ID, Error: -int32(unix.EXDEV)}
-	rep.err = notifIoctl(fd, unix.SECCOMP_IOCTL_NOTIF_SEND, unsafe.Pointer(&resp))
-}
-
-func acceptSeccompFd(l *net.UnixListener, st *specs.ContainerProcessState) (int, error) {
-	conn, err := l.AcceptUnix()
-	if err != nil {
-		return -1, err
-	}
-	defer conn.Close()
-	buf, oob := make([]byte, 64<<10), make([]byte, unix.CmsgSpace(4))
-	n, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
-	if err != nil {
-		return -1, err
-	}
-	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-	if err != nil || len(msgs) != 1 {
-		return -1, errors.New("no control message")
-	}
-	fds, err := unix.ParseUnixRights(&msgs[0])
-	if err != nil || len(fds) != 1 {
-		return -1, errors.New("no fd in the control message")
-	}
-	return fds[0], json.Unmarshal(buf[:n], st)
-}
-
-func notifIoctl(fd int, req uint, arg unsafe.Pointer) error {
-	for {
-		_, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), uintptr(req), uintptr(arg))
-		if e == 0 {
-			return nil
-		}
-		if e != unix.EINTR {
-			return e
-		}
-	}
+	rep.err = seccomp.Respond(fd, &seccomp.NotifResp{ID: req.ID, Error: -int32(unix.EXDEV)})
 }
