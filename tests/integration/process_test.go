@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -273,19 +274,22 @@ func TestSessionKeyring(t *testing.T) {
 		name := map[bool]string{false: "default", true: "no-new-keyring"}[noNew]
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t)
-			s := e.spec("kr", "cat", "/proc/keys")
+			// A keyring outlives its container until the kernel collects
+			// it: an id of this run's own keeps earlier runs' out of sight.
+			id := fmt.Sprintf("kr-%d-%v", os.Getpid(), noNew)
+			s := e.spec(id, "cat", "/proc/keys")
 			s.Linux.MaskedPaths = slices.DeleteFunc(s.Linux.MaskedPaths, func(p string) bool { return p == "/proc/keys" })
 			e.write(s)
-			args := []string{"run", "kr"}
+			args := []string{"run", id}
 			if noNew {
-				args = []string{"run", "--no-new-keyring", "kr"}
+				args = []string{"run", "--no-new-keyring", id}
 			}
 			r := e.tekapo(args...)
 			if r.code != 0 {
 				t.Fatalf("exit %d: %s", r.code, r.stderr)
 			}
-			if got := strings.Contains(r.stdout, "keyring   _ses.kr:"); got == noNew {
-				t.Errorf("session keyring _ses.kr present=%v with %s:\n%s", got, name, r.stdout)
+			if got := strings.Contains(r.stdout, "keyring   _ses."+id+":"); got == noNew {
+				t.Errorf("session keyring _ses.%s present=%v with %s:\n%s", id, got, name, r.stdout)
 			}
 		})
 	}
