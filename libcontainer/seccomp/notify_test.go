@@ -12,6 +12,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/tekapo/tekapo/libcontainer/seccomp/agent"
 )
 
 // agentReport is what the test agent saw.
@@ -27,23 +29,23 @@ type agentReport struct {
 func runAgent(l *net.UnixListener, done chan<- agentReport) {
 	var rep agentReport
 	defer func() { done <- rep }()
-	st, fd, err := AcceptListener(l)
+	st, fd, err := agent.AcceptListener(l)
 	rep.state = st
 	if err != nil {
 		rep.err = err
 		return
 	}
 	defer unix.Close(fd)
-	answers := []NotifResp{{Error: -int32(unix.EXDEV)}, {Flags: unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE}}
+	answers := []agent.NotifResp{{Error: -int32(unix.EXDEV)}, {Flags: unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE}}
 	for _, resp := range answers {
-		req, err := Receive(fd)
+		req, err := agent.Receive(fd)
 		if err != nil {
 			rep.err = err
 			return
 		}
 		rep.nrs = append(rep.nrs, req.Nr)
 		resp.ID = req.ID
-		if err := Respond(fd, &resp); err != nil {
+		if err := agent.Respond(fd, &resp); err != nil {
 			rep.err = err
 			return
 		}

@@ -14,7 +14,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/tekapo/tekapo/libcontainer/seccomp"
+	"github.com/tekapo/tekapo/libcontainer/seccomp/agent"
 )
 
 // dockerProfile is the docker-like default profile of the seccomp
@@ -258,18 +258,18 @@ type agentReport struct {
 func runNotifyAgent(l *net.UnixListener, done chan<- agentReport) {
 	var rep agentReport
 	defer func() { done <- rep }()
-	st, fd, err := seccomp.AcceptListener(l)
+	st, fd, err := agent.AcceptListener(l)
 	rep.state = st
 	if err != nil {
 		rep.err = err
 		return
 	}
 	defer unix.Close(fd)
-	req, err := seccomp.Receive(fd)
+	req, err := agent.Receive(fd)
 	if err != nil {
 		rep.err = err
 		return
 	}
 	rep.nr = req.Nr
-	rep.err = seccomp.Respond(fd, &seccomp.NotifResp{ID: req.ID, Error: -int32(unix.EXDEV)})
+	rep.err = agent.Respond(fd, &agent.NotifResp{ID: req.ID, Error: -int32(unix.EXDEV)})
 }

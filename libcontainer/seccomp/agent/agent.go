@@ -1,7 +1,7 @@
-package seccomp
-
-// The agent's side of the notify protocol, the counterpart of
-// SendToListener: what a seccomp agent (and tekapo's own tests) use.
+// Package agent is the agent's side of the seccomp notify protocol, the
+// counterpart of seccomp.SendToListener: what a seccomp agent (and
+// tekapo's own tests) use. It is pure Go (no libseccomp).
+package agent
 
 import (
 	"encoding/json"
