@@ -235,9 +235,11 @@ func pageServer(s string) (*rpc.CriuPageServerInfo, error) {
 // destination resolved in the rootfs) and its source on the host.
 type extMount struct{ dest, source string }
 
-// externalMounts lists the config's bind mounts, and in a user namespace
-// the device nodes bound from the host, as CRIU must be told of them.
-func externalMounts(cfg *configs.Config) []extMount {
+// externalMounts lists the config's bind mounts, the cgroup directories a
+// "cgroup" mount binds (cgroup v1, or v2 without a cgroup namespace), and
+// in a user namespace the device nodes bound from the host, as CRIU must
+// be told of them. cg is cgroupMountPaths of the container's cgroups.
+func externalMounts(cfg *configs.Config, cg map[string]string) []extMount {
 	var out []extMount
 	add := func(dest, src string) {
 		if full, err := securejoin.SecureJoin(cfg.Rootfs, dest); err == nil {
@@ -246,7 +248,18 @@ func externalMounts(cfg *configs.Config) []extMount {
 		out = append(out, extMount{dest: dest, source: src})
 	}
 	for _, m := range cfg.Mounts {
-		if m.IsBind() && m.Device != "cgroup" {
+		switch {
+		case m.Device == "cgroup":
+			if dir, ok := cg["unified"]; ok && len(cg) == 1 {
+				if !cfg.HasNew(configs.NEWCGROUP) {
+					add(m.Destination, dir)
+				}
+				continue
+			}
+			for name, dir := range cg {
+				add(filepath.Join(m.Destination, name), dir)
+			}
+		case m.IsBind():
 			add(m.Destination, m.Source)
 		}
 	}
@@ -259,7 +272,11 @@ func externalMounts(cfg *configs.Config) []extMount {
 }
 
 func dumpMounts(c *Container, opts *rpc.CriuOpts) error {
-	for _, m := range externalMounts(c.State.Config) {
+	mgr, err := c.cgroup()
+	if err != nil {
+		return err
+	}
+	for _, m := range externalMounts(c.State.Config, cgroupMountPaths(mgr)) {
 		opts.ExtMnt = append(opts.ExtMnt, &rpc.ExtMountMap{Key: proto.String(m.dest), Val: proto.String(m.dest)})
 	}
 	return nil

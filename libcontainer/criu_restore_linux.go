@@ -112,7 +112,7 @@ func Restore(o *RestoreOpts) (c *Container, err error) {
 	if extra, err = restoreNamespaces(cfg, opts); err != nil {
 		return nil, err
 	}
-	if err := restoreMounts(cfg, opts); err != nil {
+	if err := restoreMounts(cfg, cgroupMountPaths(mgr), opts); err != nil {
 		return nil, err
 	}
 	if err := inheritStdio(o.ImagePath, opts); err != nil {
@@ -254,7 +254,7 @@ func restoreNamespaces(cfg *configs.Config, opts *rpc.CriuOpts) ([]*os.File, err
 
 // restoreMounts makes the bind mounts' mount points (not those on a tmpfs,
 // whose content CRIU restores) and maps each to its source.
-func restoreMounts(cfg *configs.Config, opts *rpc.CriuOpts) error {
+func restoreMounts(cfg *configs.Config, cg map[string]string, opts *rpc.CriuOpts) error {
 	var tmpfs []string
 	for _, m := range cfg.Mounts {
 		if m.Device == "tmpfs" {
@@ -283,7 +283,7 @@ func restoreMounts(cfg *configs.Config, opts *rpc.CriuOpts) error {
 		}
 		unix.Close(fd)
 	}
-	for _, m := range externalMounts(cfg) {
+	for _, m := range externalMounts(cfg, cg) {
 		opts.ExtMnt = append(opts.ExtMnt, &rpc.ExtMountMap{Key: proto.String(m.dest), Val: proto.String(m.source)})
 	}
 	return nil

@@ -134,7 +134,7 @@ func (c *criuCall) run() (*rpc.CriuResp, error) {
 
 func criuFailure(resp *rpc.CriuResp) error {
 	msg := fmt.Sprintf("criu %s failed", strings.ToLower(resp.GetType().String()))
-	if e := resp.GetCrErrmsg(); e != "" {
+	if e := strings.TrimSpace(resp.GetCrErrmsg()); e != "" {
 		msg += ": " + e
 	}
 	if e := resp.GetCrErrno(); e != 0 {
@@ -232,7 +232,8 @@ func criuCgMode(mode string) (*rpc.CriuCgMode, error) {
 	return &v, nil
 }
 
-// criuLogError adds the tail of CRIU's log (its Error lines) and its path.
+// criuLogError adds the last Error line of CRIU's log (unless the error
+// has it already) and the log's path.
 func criuLogError(err error, log string) error {
 	b, rerr := os.ReadFile(log)
 	if rerr != nil {
@@ -244,11 +245,8 @@ func criuLogError(err error, log string) error {
 			errs = append(errs, strings.TrimSpace(l))
 		}
 	}
-	if len(errs) > 3 {
-		errs = errs[len(errs)-3:]
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%w: %s (see %s)", err, strings.Join(errs, "; "), log)
+	if len(errs) > 0 && !strings.Contains(err.Error(), "Error (") {
+		return fmt.Errorf("%w: %s (see %s)", err, errs[len(errs)-1], log)
 	}
 	return fmt.Errorf("%w (see %s)", err, log)
 }

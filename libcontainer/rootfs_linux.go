@@ -61,6 +61,9 @@ func setupRootfs(sock syncSock, ic *initConfig) error {
 	if err := enterRoot(cfg.Rootfs, cfg.NoPivotRoot); err != nil {
 		return err
 	}
+	if err := reopenDevNull(); err != nil { // devnull_linux.go (checkpoint/restore)
+		return err
+	}
 	if err := writeSysctls(cfg.Sysctl); err != nil { // before /proc/sys is read-only
 		return err
 	}
