@@ -150,7 +150,7 @@ func criuCommonOpts(cfg *configs.Config, o *CriuOpts, log string) (*rpc.CriuOpts
 	if err != nil {
 		return nil, nil, "", err
 	}
-	if err := os.Mkdir(o.ImagePath, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+	if err := os.MkdirAll(o.ImagePath, 0o700); err != nil {
 		return nil, nil, "", fmt.Errorf("image path: %w", err)
 	}
 	img, err := os.Open(o.ImagePath)

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -244,5 +245,223 @@ func TestCheckpointRestore(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(img, "restore.log")); err != nil {
 		t.Errorf("restore log: %v", err)
 	}
-	_ = strconv.Itoa
+}
+
+// TestCheckpointLeaveRunning: --leave-running dumps and keeps counting;
+// the images restore (after the original is deleted) to the dumped point.
+func TestCheckpointLeaveRunning(t *testing.T) {
+	needCriu(t)
+	e := newEnv(t)
+	out := e.startCounter("lr", e.spec("lr", counterArgs...))
+	img := e.imgDir("img")
+	e.ok("checkpoint", "--leave-running", "--image-path", img, "lr")
+	_, at := out.last()
+	if st := e.state("lr"); st.Status != "running" {
+		t.Fatalf("after --leave-running: %+v", st)
+	}
+	if _, n := out.next(); n != at+1 {
+		t.Fatalf("the counter went from %d to %d after --leave-running", at, n)
+	}
+	e.ok("delete", "--force", "lr")
+	e.restoreCounter("lr", img, 2)
+	e.ok("delete", "--force", "lr")
+}
+
+// TestCheckpointPreDump: a pre-dump leaves the container running; the
+// dump after it names it as parent (only changed pages are written) and
+// restores into a new container ID.
+func TestCheckpointPreDump(t *testing.T) {
+	needCriu(t)
+	e := newEnv(t)
+	out := e.startCounter("pd", e.spec("pd", counterArgs...))
+	base := e.imgDir("imgs")
+	r := e.tekapo("checkpoint", "--pre-dump", "--image-path", base+"/pre", "pd")
+	if r.code != 0 {
+		if strings.Contains(r.stderr, "missing features") {
+			t.Skipf("this criu or kernel cannot pre-dump: %s", r.stderr)
+		}
+		t.Fatalf("pre-dump: exit %d: %s", r.code, r.stderr)
+	}
+	if st := e.state("pd"); st.Status != "running" {
+		t.Fatalf("after --pre-dump: %+v", st)
+	}
+	_, at := out.last()
+	if _, n := out.next(); n != at+1 {
+		t.Fatalf("the counter went from %d to %d after --pre-dump", at, n)
+	}
+	e.ok("checkpoint", "--image-path", base+"/full", "--parent-path", "../pre", "pd")
+	_, before := out.last()
+	if l, err := os.Readlink(filepath.Join(base, "full", "parent")); err != nil || l != "../pre" {
+		t.Errorf("the dump's parent link: %q %v", l, err)
+	}
+	e.restoreCounter("pd2", base+"/full", before)
+	if r := e.tekapo("state", "pd"); r.code == 0 {
+		t.Errorf("the dumped container still exists: %s", r.stdout)
+	}
+	e.ok("delete", "--force", "pd2")
+}
+
+// TestCheckpointBindMounts: bind mounts (one whose destination is a
+// symlink in the rootfs, which tekapo resolves inside the root) are
+// external mounts: after restore they are the same host directories.
+func TestCheckpointBindMounts(t *testing.T) {
+	needCriu(t)
+	e := newEnv(t)
+	root := filepath.Join(t.TempDir(), "rootfs")
+	if err := MakeBusyboxRootfs(root); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(root, "real"), 0o755)
+	os.Symlink("/real", filepath.Join(root, "link"))
+	src1, src2 := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(src1, "a"), []byte("one\n"), 0o644)
+	os.WriteFile(filepath.Join(src2, "b"), []byte("two\n"), 0o644)
+	s := e.spec("bm", "sh", "-c", `i=0; while :; do echo "$$ $i $(cat /data/a /link/b | tr '\n' ' ')"; i=$((i+1)); sleep 0.1; done`)
+	s.Root.Path = root
+	s.Mounts = append(s.Mounts,
+		specs.Mount{Destination: "/data", Type: "bind", Source: src1, Options: []string{"rbind", "ro"}},
+		specs.Mount{Destination: "/link", Type: "bind", Source: src2, Options: []string{"rbind"}})
+	out := e.startCounter("bm", s)
+	img := e.imgDir("img")
+	e.ok("checkpoint", "--image-path", img, "bm")
+	_, before := out.last()
+	os.WriteFile(filepath.Join(src1, "a"), []byte("ONE\n"), 0o644)
+	out = e.restoreCounter("bm", img, before)
+	if got := e.ok("exec", "bm", "cat", "/data/a", "/real/b"); got != "ONE\ntwo\n" {
+		t.Errorf("after restore the binds show %q", got)
+	}
+	if r := e.tekapo("exec", "bm", "sh", "-c", "echo x > /data/a"); r.code == 0 {
+		t.Error("the read-only bind became writable after restore")
+	}
+	e.ok("delete", "--force", "bm")
+}
+
+// TestCheckpointTerminal: a container with a terminal (its master sent to
+// a console socket) is restored with a new pty whose master goes to the
+// console socket given to restore; the shell still answers on it.
+func TestCheckpointTerminal(t *testing.T) {
+	needCriu(t)
+	e := newEnv(t)
+	s := e.spec("tty", "sh", "-c", `n=0; while read x; do n=$((n+1)); echo "got$n:$x:$(tty)"; done`)
+	s.Process.Terminal = true
+	e.write(s)
+	sock, got := consoleReceiver(t)
+	e.ok("run", "-d", "--console-socket", sock, "tty")
+	defer e.tekapo("delete", "--force", "tty")
+	pty := receiveMaster(t, got)
+	pty.write("a\n")
+	pty.expect(`got1:a:/dev/pts/0`)
+	img := e.imgDir("img")
+	e.ok("checkpoint", "--image-path", img, "tty")
+	sock2, got2 := consoleReceiver(t)
+	e.ok("restore", "-d", "--image-path", img, "--console-socket", sock2, "tty")
+	pty2 := receiveMaster(t, got2)
+	pty2.write("b\n")
+	pty2.expect(`got2:b:/dev/pts/0`)
+	e.ok("delete", "--force", "tty")
+}
+
+// TestCheckpointCgroupNS: with a cgroup namespace the restored process
+// still sees its cgroup as the root, and is in the new container's cgroup.
+func TestCheckpointCgroupNS(t *testing.T) {
+	needCriu(t)
+	e := newEnv(t)
+	s := e.spec("cg", counterArgs...)
+	s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "cgroup"})
+	out := e.startCounter("cg", s)
+	img := e.imgDir("img")
+	e.ok("checkpoint", "--image-path", img, "cg")
+	_, before := out.last()
+	e.restoreCounter("cg", img, before)
+	if got := strings.TrimSpace(e.ok("exec", "cg", "cat", "/proc/1/cgroup")); got != "0::/" {
+		t.Errorf("inside, init's cgroup reads %q, want 0::/", got)
+	}
+	pid := e.state("cg").Pid
+	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	if !strings.Contains(string(b), e.cg+"/cg") {
+		t.Errorf("the restored init's cgroup on the host: %q, want under %s", b, e.cg)
+	}
+	e.ok("delete", "--force", "cg")
+}
+
+// TestCheckpointNetnsPath: a container in a network namespace given by
+// path is restored into the namespace given then (kept: it is external).
+func TestCheckpointNetnsPath(t *testing.T) {
+	needCriu(t)
+	e := newEnv(t)
+	ns := testNetns(t)
+	s := e.spec("nn", counterArgs...)
+	for i, n := range s.Linux.Namespaces {
+		if n.Type == "network" {
+			s.Linux.Namespaces[i].Path = "/run/netns/" + ns
+		}
+	}
+	out := e.startCounter("nn", s)
+	img := e.imgDir("img")
+	e.ok("checkpoint", "--image-path", img, "nn")
+	_, before := out.last()
+	e.restoreCounter("nn", img, before)
+	var st, ist syscall.Stat_t
+	syscall.Stat("/run/netns/"+ns, &st)
+	syscall.Stat("/proc/"+strconv.Itoa(e.state("nn").Pid)+"/ns/net", &ist)
+	if st.Ino != ist.Ino {
+		t.Errorf("restored into net ns inode %d, want the given %d", ist.Ino, st.Ino)
+	}
+	e.ok("delete", "--force", "nn")
+}
+
+// TestCheckpointRefused: a created, a paused and a stopped container are
+// not checkpointed; each says why and stays as it was. A dump CRIU refuses
+// (an external unix socket without --ext-unix-sk) leaves the container
+// running and names CRIU's log.
+func TestCheckpointRefused(t *testing.T) {
+	needCriu(t)
+	e := newEnv(t)
+	img := e.imgDir("img")
+	e.write(e.spec("c1", "sleep", "100"))
+	e.ok("create", "c1")
+	defer e.tekapo("delete", "--force", "c1")
+	if r := e.tekapo("checkpoint", "--image-path", img, "c1"); r.code == 0 || !strings.Contains(r.stderr, "cannot be checkpointed in created state") {
+		t.Errorf("created: exit %d: %s", r.code, r.stderr)
+	}
+	e.ok("start", "c1")
+	e.ok("pause", "c1")
+	if r := e.tekapo("checkpoint", "--image-path", img, "c1"); r.code == 0 || !strings.Contains(r.stderr, "is paused") {
+		t.Errorf("paused: exit %d: %s", r.code, r.stderr)
+	}
+	if st := e.state("c1"); st.Status != "paused" {
+		t.Errorf("after a refused checkpoint: %+v", st)
+	}
+	e.ok("delete", "--force", "c1")
+	e.write(e.spec("c2", "true"))
+	e.ok("run", "-d", "c2")
+	e.waitStatus("c2", "stopped")
+	if r := e.tekapo("checkpoint", "--image-path", img, "c2"); r.code == 0 || !strings.Contains(r.stderr, "cannot be checkpointed in stopped state") {
+		t.Errorf("stopped: exit %d: %s", r.code, r.stderr)
+	}
+	e.ok("delete", "c2")
+
+	// stdin: one end of a socketpair whose other end stays with us.
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, theirs := os.NewFile(uintptr(fds[0]), "mine"), os.NewFile(uintptr(fds[1]), "theirs")
+	defer mine.Close()
+	e.write(e.spec("c3", "sleep", "100"))
+	cmd := exec.Command(tekapo, "--root", e.root, "run", "-d", "c3")
+	cmd.Dir, cmd.Stdin = e.bundle, theirs // stdout, stderr: /dev/null
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("run -d c3: %v", err)
+	}
+	theirs.Close()
+	defer e.tekapo("delete", "--force", "c3")
+	r := e.tekapo("checkpoint", "--image-path", img, "c3")
+	if r.code == 0 || !strings.Contains(r.stderr, "still running") || !strings.Contains(r.stderr, filepath.Join(img, "dump.log")) {
+		t.Errorf("failed dump: exit %d: %s", r.code, r.stderr)
+	}
+	if st := e.state("c3"); st.Status != "running" {
+		t.Errorf("after a failed dump: %+v", st)
+	}
+	e.ok("delete", "--force", "c3")
 }
