@@ -33,6 +33,7 @@ var execCommand = &cli.Command{
 		&cli.StringSliceFlag{Name: "cap", Aliases: []string{"c"}, Usage: "add a capability"},
 		&cli.BoolFlag{Name: "no-new-privs", Usage: "set no_new_privs"},
 		&cli.BoolFlag{Name: "ignore-paused", Usage: "exec even if the container is paused"},
+		&cli.StringFlag{Name: "apparmor", Usage: "the AppArmor profile of the process (default: the container's)"},
 	},
 	Action: func(c *cli.Context) error {
 		id, err := argID(c)
@@ -96,6 +97,12 @@ func execProcess(c *cli.Context, cfg *configs.Config) (*configs.Process, error) 
 		}
 		p.Seccomp = cfg.Process.Seccomp
 		p.Personality = cfg.Process.Personality
+		if p.ApparmorProfile == "" {
+			p.ApparmorProfile = cfg.Process.ApparmorProfile
+		}
+		if a := c.String("apparmor"); a != "" {
+			p.ApparmorProfile = a
+		}
 		return p, nil
 	}
 	if c.NArg() < 2 {
@@ -129,6 +136,9 @@ func execProcess(c *cli.Context, cfg *configs.Config) (*configs.Process, error) 
 	}
 	if c.Bool("no-new-privs") {
 		p.NoNewPrivileges = true
+	}
+	if a := c.String("apparmor"); a != "" {
+		p.ApparmorProfile = a
 	}
 	return &p, nil
 }
