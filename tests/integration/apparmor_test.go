@@ -19,16 +19,16 @@ import (
 func loadProfile(t *testing.T, name, rules string) {
 	t.Helper()
 	if !appArmorEnabled() {
-		t.Skip("AppArmor is not enabled on this kernel (the AppArmor tests run in the VM lane)")
+		skipUnlessRequired(t, "apparmor", "AppArmor is not enabled on this kernel (the AppArmor tests run in the VM lane)")
 	}
 	parser, err := exec.LookPath("apparmor_parser")
 	if err != nil {
 		if parser = "/usr/sbin/apparmor_parser"; !fileExists(parser) {
-			t.Skip("apparmor_parser is not installed (apt-get install apparmor)")
+			skipUnlessRequired(t, "apparmor", "apparmor_parser is not installed (apt-get install apparmor)")
 		}
 	}
 	if _, err := os.Stat("/sys/kernel/security/apparmor/profiles"); err != nil {
-		t.Skipf("securityfs has no AppArmor interface: %v", err)
+		skipUnlessRequired(t, "apparmor", "securityfs has no AppArmor interface: "+err.Error())
 	}
 	// Paths are the container's (relative to its root); attach_disconnected
 	// for files opened before pivot_root.

@@ -43,8 +43,20 @@ func needCriu(t *testing.T) {
 		}
 	})
 	if criuErr != "" {
-		t.Skip(criuErr + " (the checkpoint tests run in the VM lane)")
+		skipUnlessRequired(t, "criu", criuErr+" (the checkpoint tests run in the VM lane)")
 	}
+}
+
+// skipUnlessRequired skips, or fails when TEKAPO_REQUIRE (comma-separated)
+// names what is missing: the VM lane requires criu and apparmor.
+func skipUnlessRequired(t *testing.T, what, why string) {
+	t.Helper()
+	for _, r := range strings.Split(os.Getenv("TEKAPO_REQUIRE"), ",") {
+		if r == what {
+			t.Fatalf("TEKAPO_REQUIRE has %s, but: %s", what, why)
+		}
+	}
+	t.Skip(why)
 }
 
 // counterArgs prints "<pid> <n>" ten times a second; n counts up.
