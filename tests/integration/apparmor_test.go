@@ -146,3 +146,30 @@ func TestAppArmorFeatures(t *testing.T) {
 		t.Fatalf("features: want %s in %s", want, out)
 	}
 }
+
+// TestAppArmorCheckpoint: CRIU restores a confined container under its
+// profile, or under restore's --lsm-profile.
+func TestAppArmorCheckpoint(t *testing.T) {
+	needCriu(t)
+	loadProfile(t, "tekapo-itest-deny", "  deny /secret/** w,\n")
+	loadProfile(t, "tekapo-itest-other", "")
+	e := newEnv(t)
+	out := e.startCounter("ac", e.aaSpec("ac", "tekapo-itest-deny", counterArgs...))
+	img := e.imgDir("img")
+	e.ok("checkpoint", "--image-path", img, "ac")
+	_, before := out.last()
+	e.restoreCounter("ac", img, before)
+	attr := func() string {
+		b, _ := os.ReadFile("/proc/" + itoa(e.state("ac").Pid) + "/attr/current")
+		return strings.TrimSpace(string(b))
+	}
+	if got := attr(); got != "tekapo-itest-deny (enforce)" {
+		t.Errorf("restored init's profile: %q", got)
+	}
+	e.ok("delete", "--force", "ac")
+	e.restoreCounter("ac", img, before, "--lsm-profile", "apparmor:tekapo-itest-other")
+	if got := attr(); got != "tekapo-itest-other (enforce)" {
+		t.Errorf("restored with --lsm-profile: %q", got)
+	}
+	e.ok("delete", "--force", "ac")
+}

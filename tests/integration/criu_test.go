@@ -260,7 +260,8 @@ func TestCheckpointRestore(t *testing.T) {
 }
 
 // TestCheckpointLeaveRunning: --leave-running dumps and keeps counting;
-// the images restore (after the original is deleted) to the dumped point.
+// a restore into its ID is refused while it exists; the images restore
+// (after the original is deleted) to the dumped point.
 func TestCheckpointLeaveRunning(t *testing.T) {
 	needCriu(t)
 	e := newEnv(t)
@@ -273,6 +274,13 @@ func TestCheckpointLeaveRunning(t *testing.T) {
 	}
 	if _, n := out.next(); n != at+1 {
 		t.Fatalf("the counter went from %d to %d after --leave-running", at, n)
+	}
+	r := e.tekapo("restore", "-d", "--image-path", img, "lr")
+	if r.code == 0 || !strings.Contains(r.stderr, "already exists") {
+		t.Errorf("restore into the ID in use: exit %d: %s", r.code, r.stderr)
+	}
+	if st := e.state("lr"); st.Status != "running" {
+		t.Errorf("the running container after a refused restore: %+v", st)
 	}
 	e.ok("delete", "--force", "lr")
 	e.restoreCounter("lr", img, 2)
@@ -373,56 +381,45 @@ func TestCheckpointTerminal(t *testing.T) {
 	e.ok("delete", "--force", "tty")
 }
 
-// TestCheckpointCgroupNS: with a cgroup namespace the restored process
-// still sees its cgroup as the root, and is in the new container's cgroup.
-func TestCheckpointCgroupNS(t *testing.T) {
-	needCriu(t)
-	e := newEnv(t)
-	s := e.spec("cg", counterArgs...)
-	s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "cgroup"})
-	out := e.startCounter("cg", s)
-	img := e.imgDir("img")
-	e.ok("checkpoint", "--image-path", img, "cg")
-	_, before := out.last()
-	e.restoreCounter("cg", img, before)
-	if got := strings.TrimSpace(e.ok("exec", "cg", "cat", "/proc/1/cgroup")); got != "0::/" {
-		t.Errorf("inside, init's cgroup reads %q, want 0::/", got)
-	}
-	pid := e.state("cg").Pid
-	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
-	if !strings.Contains(string(b), e.cg+"/cg") {
-		t.Errorf("the restored init's cgroup on the host: %q, want under %s", b, e.cg)
-	}
-	e.ok("delete", "--force", "cg")
-}
-
-// TestCheckpointNetnsPath: a container in a network namespace given by
-// path is restored into the namespace given then (kept: it is external).
-func TestCheckpointNetnsPath(t *testing.T) {
+// TestCheckpointNamespaces: with a cgroup namespace the restored process
+// still sees its cgroup as the root and is in the new container's cgroup;
+// a network namespace given by path is kept: the restored container is
+// in the namespace the config gives then (CRIU treats it as external).
+func TestCheckpointNamespaces(t *testing.T) {
 	needCriu(t)
 	e := newEnv(t)
 	ns := testNetns(t)
-	s := e.spec("nn", counterArgs...)
+	s := e.spec("ns", counterArgs...)
 	for i, n := range s.Linux.Namespaces {
 		if n.Type == "network" {
 			s.Linux.Namespaces[i].Path = "/run/netns/" + ns
 		}
 	}
-	out := e.startCounter("nn", s)
+	s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "cgroup"})
+	out := e.startCounter("ns", s)
 	img := e.imgDir("img")
-	e.ok("checkpoint", "--image-path", img, "nn")
+	e.ok("checkpoint", "--image-path", img, "ns")
 	_, before := out.last()
-	e.restoreCounter("nn", img, before)
+	e.restoreCounter("ns", img, before)
+	if got := strings.TrimSpace(e.ok("exec", "ns", "cat", "/proc/1/cgroup")); got != "0::/" {
+		t.Errorf("inside, init's cgroup reads %q, want 0::/", got)
+	}
+	pid := e.state("ns").Pid
+	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	if !strings.Contains(string(b), e.cg+"/ns") {
+		t.Errorf("the restored init's cgroup on the host: %q, want under %s", b, e.cg)
+	}
 	var st, ist syscall.Stat_t
 	syscall.Stat("/run/netns/"+ns, &st)
-	syscall.Stat("/proc/"+strconv.Itoa(e.state("nn").Pid)+"/ns/net", &ist)
-	if st.Ino != ist.Ino {
+	syscall.Stat("/proc/"+strconv.Itoa(pid)+"/ns/net", &ist)
+	if st.Ino == 0 || st.Ino != ist.Ino {
 		t.Errorf("restored into net ns inode %d, want the given %d", ist.Ino, st.Ino)
 	}
-	e.ok("delete", "--force", "nn")
+	e.ok("delete", "--force", "ns")
 }
 
-// TestCheckpointRefused: a created, a paused and a stopped container are
+// TestCheckpointRefused: a restore without images fails, leaving nothing
+// behind (the harness checks). A created, a paused and a stopped container are
 // not checkpointed; each says why and stays as it was. A dump CRIU refuses
 // (an external unix socket without --ext-unix-sk) leaves the container
 // running and names CRIU's log.
@@ -431,6 +428,9 @@ func TestCheckpointRefused(t *testing.T) {
 	e := newEnv(t)
 	img := e.imgDir("img")
 	e.write(e.spec("c1", "sleep", "100"))
+	if r := e.tekapo("restore", "-d", "--image-path", img, "c1"); r.code == 0 || !strings.Contains(r.stderr, "no checkpoint in") {
+		t.Errorf("restore without images: exit %d: %s", r.code, r.stderr)
+	}
 	e.ok("create", "c1")
 	defer e.tekapo("delete", "--force", "c1")
 	if r := e.tekapo("checkpoint", "--image-path", img, "c1"); r.code == 0 || !strings.Contains(r.stderr, "cannot be checkpointed in created state") {
