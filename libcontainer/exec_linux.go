@@ -249,7 +249,9 @@ func setIDs(p *configs.Process) error {
 	return nil
 }
 
+// setgroupsDenied reads setgroups through init's procfs handle: a fake
+// "deny" would keep init's supplementary groups for the process.
 func setgroupsDenied() bool {
-	b, err := os.ReadFile("/proc/self/setgroups")
+	b, err := initProc.ReadSelf("setgroups")
 	return err == nil && strings.TrimSpace(string(b)) == "deny"
 }

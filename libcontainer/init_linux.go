@@ -6,12 +6,19 @@ import (
 	"os"
 	"runtime"
 	"strconv"
-	"strings"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/tekapo/tekapo/libcontainer/configs"
+	"github.com/tekapo/tekapo/libcontainer/internal/procfs"
 )
+
+// initProc is init's procfs handle (libcontainer/internal/procfs), opened
+// first thing: for a new container before any of its mounts exists, so
+// that nothing the config or the image mounts can redirect init's own
+// /proc writes (sysctls, attr files) or reads (setgroups). Init is one
+// process doing one job, hence a package variable; it is close-on-exec.
+var initProc *procfs.Handle
 
 // Init is `tekapo init`: B of nsenter.c, the container's init or an exec'd
 // process, already in its namespaces. It never returns: it execs the
@@ -44,6 +51,9 @@ func initMain(sock syncSock) error {
 	ic := m.Config
 	if m.Type != msgConfig || ic == nil || ic.Process == nil {
 		return errors.New("bad init config")
+	}
+	if initProc, err = procfs.Open(); err != nil {
+		return err
 	}
 	os.Clearenv()
 	unix.Umask(0)
@@ -173,32 +183,16 @@ func setupUTS(cfg *configs.Config) error {
 	return nil
 }
 
+// writeSysctls writes the config's sysctls through init's procfs handle,
+// never through the container's /proc/sys: they land in the namespaces of
+// init, which are the container's.
 func writeSysctls(s map[string]string) error {
 	for k, v := range s {
-		path := "/proc/sys/" + dotsToSlashes(k)
-		if err := os.WriteFile(path, []byte(v), 0); err != nil {
+		if err := initProc.WriteSysctl(k, v); err != nil {
 			return fmt.Errorf("sysctl %s=%s: %w", k, v, err)
 		}
 	}
 	return nil
-}
-
-// dotsToSlashes turns a sysctl name into its /proc/sys path as sysctl(8)
-// does: a name whose first separator is "/" is a path already.
-func dotsToSlashes(k string) string {
-	if i := strings.IndexAny(k, "./"); i >= 0 && k[i] == '/' {
-		return k
-	}
-	b := []byte(k)
-	for i, c := range b {
-		switch c {
-		case '.':
-			b[i] = '/'
-		case '/':
-			b[i] = '.'
-		}
-	}
-	return string(b)
 }
 
 // runHooksInParent asks the parent to run the prestart and createRuntime

@@ -83,12 +83,6 @@ func TestSyncRoundTrip(t *testing.T) {
 	}
 }
 
-func TestDotsToSlashes(t *testing.T) {
-	if got := dotsToSlashes("net.ipv4.conf.eth0/1.forwarding"); got != "net/ipv4/conf/eth0.1/forwarding" {
-		t.Fatal(got)
-	}
-}
-
 func TestFormatMaps(t *testing.T) {
 	got := formatMaps([]configs.IDMap{{ContainerID: 0, HostID: 1000, Size: 1}, {ContainerID: 1, HostID: 100000, Size: 65536}})
 	if !bytes.Equal([]byte(got), []byte("0 1000 1\n1 100000 65536\n")) {
