@@ -35,7 +35,8 @@ func Init() {
 	unix.CloseOnExec(fd)
 	sock := syncSock{os.NewFile(uintptr(fd), "sync")}
 	err = initMain(sock) // returns only on failure: it execs otherwise
-	// Before "ready" the parent reports it; after, only stderr is left.
+	// Before "ready" the parent reports it; after, run's parent or start
+	// (startsock_linux.go) does, and stderr has it too.
 	if sock.send(syncMsg{Type: msgError, Message: err.Error()}, -1) != nil {
 		fmt.Fprintln(os.Stderr, "tekapo init:", err)
 	}
@@ -131,23 +132,37 @@ func standardInit(sock syncSock, ic *initConfig) error {
 	if waiter != nil {
 		sock.f.Close() // create: the parent is gone by start
 	}
-	// startContainer hooks run once start has connected, before it is
-	// answered: poststart hooks run after them.
+	// startContainer hooks run once start has connected; start returns
+	// (and runs the poststart hooks) once the process is exec'd, or with
+	// the error that stopped it (startsock_linux.go).
 	start := func() error { return runStartContainerHooks(cfg.Hooks.StartContainer, ic.HookState) }
-	if waiter != nil {
-		err = waiter.wait(start)
-	} else {
-		err = start()
+	if waiter == nil {
+		// run: the parent reads an error frame, or sees the socket
+		// close at execve.
+		if err := start(); err != nil {
+			return err
+		}
+		return p.finish(sock, early)
 	}
+	conn, err := waiter.wait(start)
 	if err != nil {
 		return err
 	}
-	if !early {
-		if err := p.finalize(sock); err != nil {
+	// start is still connected: what fails from here on is its error.
+	err = p.finish(sock, early)
+	startFailed(conn, err)
+	return err
+}
+
+// finish is the end of init: drop privileges and load seccomp (unless
+// done before ready), then exec. It returns only an error.
+func (e *execProcess) finish(sock syncSock, finalized bool) error {
+	if !finalized {
+		if err := e.finalize(sock); err != nil {
 			return err
 		}
 	}
-	return p.exec()
+	return e.exec()
 }
 
 // execInit runs a new process in an existing container (tekapo exec): the
