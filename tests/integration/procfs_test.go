@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -172,5 +173,54 @@ func TestSysctlUserNS(t *testing.T) {
 	}
 	if got := readTrim(t, "/proc/sys/kernel/shmmax"); got != hostShm {
 		t.Errorf("host shmmax changed: %s -> %s", hostShm, got)
+	}
+}
+
+// TestTimensJoinedMountNS: a container joins the mount namespace of
+// another one that has bound a host directory over its own /proc, and
+// asks for a time namespace with offsets. The runtime writes the offsets
+// as host root: before the fix, by name after joining, into the host
+// directory's self/timens_offsets; now to the file it opened in its own
+// /proc first.
+func TestTimensJoinedMountNS(t *testing.T) {
+	if _, err := os.Stat("/proc/self/ns/time"); err != nil {
+		t.Skip("the kernel has no time namespaces (CONFIG_TIME_NS)")
+	}
+	e := newEnv(t)
+	vol := canaryDir(t, "self/timens_offsets")
+	canary := filepath.Join(vol, "self/timens_offsets")
+	att := e.spec("att", "sh", "-c", "mount --bind /vol /proc && touch /vol/ready && exec sleep 100")
+	att.Mounts = append(att.Mounts, bindMount(vol, "/vol"))
+	att.Process.Capabilities.Bounding = append(att.Process.Capabilities.Bounding, "CAP_SYS_ADMIN")
+	att.Process.Capabilities.Effective = append(att.Process.Capabilities.Effective, "CAP_SYS_ADMIN")
+	att.Process.Capabilities.Permitted = append(att.Process.Capabilities.Permitted, "CAP_SYS_ADMIN")
+	e.write(att)
+	e.ok("run", "-d", "att")
+	defer e.tekapo("delete", "--force", "att")
+	for i := 0; i < 250; i++ {
+		if _, err := os.Stat(filepath.Join(vol, "ready")); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := os.Stat(filepath.Join(vol, "ready")); err != nil {
+		t.Fatal("the attacker container never mounted over its /proc")
+	}
+	pid := e.state("att").Pid
+
+	s := e.spec("vic", "true")
+	for i, n := range s.Linux.Namespaces {
+		if n.Type == specs.MountNamespace {
+			s.Linux.Namespaces[i].Path = "/proc/" + strconv.Itoa(pid) + "/ns/mnt"
+		}
+	}
+	s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.TimeNamespace})
+	s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"monotonic": {Secs: 4242}}
+	s.Mounts = nil
+	s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = nil, nil
+	r := e.run("vic", s)
+	t.Logf("tekapo run: exit %d: %s%s", r.code, r.stdout, r.stderr)
+	if got := readTrim(t, canary); got != "canary" {
+		t.Errorf("host canary %s overwritten: %q", canary, got)
 	}
 }
