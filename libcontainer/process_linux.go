@@ -310,3 +310,13 @@ func waitGone(pid int) {
 		unix.Nanosleep(&unix.Timespec{Nsec: 5e6}, nil) //nolint:errcheck
 	}
 }
+
+// openNamespace opens /proc/PID/ns/NAME through a verified procfs handle.
+func openNamespace(pid int, name string) (*os.File, error) {
+	proc, err := procfs.OpenPids()
+	if err != nil {
+		return nil, err
+	}
+	defer proc.Close()
+	return proc.OpenNamespace(pid, name)
+}
