@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -222,5 +223,43 @@ func TestTimensJoinedMountNS(t *testing.T) {
 	t.Logf("tekapo run: exit %d: %s%s", r.code, r.stdout, r.stderr)
 	if got := readTrim(t, canary); got != "canary" {
 		t.Errorf("host canary %s overwritten: %q", canary, got)
+	}
+}
+
+// TestExecFakeProcSetgroups: a container (with CAP_SYS_ADMIN) covers its
+// /proc with a directory whose self/setgroups says "deny". An exec'd
+// process read it, skipped setgroups(2) and kept the supplementary groups
+// of whoever ran `tekapo exec` (here 4242). Now exec reads setgroups
+// through its own procfs handle and the process has only its own groups.
+func TestExecFakeProcSetgroups(t *testing.T) {
+	e := newEnv(t)
+	vol := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(vol, "self"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(vol, "self/setgroups"), []byte("deny\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	att := e.spec("att", "sh", "-c", "mount --bind /vol /proc && touch /vol/ready && exec sleep 100")
+	att.Mounts = append(att.Mounts, bindMount(vol, "/vol"))
+	caps := att.Process.Capabilities
+	caps.Bounding = append(caps.Bounding, "CAP_SYS_ADMIN")
+	caps.Effective = append(caps.Effective, "CAP_SYS_ADMIN")
+	caps.Permitted = append(caps.Permitted, "CAP_SYS_ADMIN")
+	e.write(att)
+	e.ok("run", "-d", "att")
+	defer e.tekapo("delete", "--force", "att")
+	for i := 0; i < 250; i++ {
+		if _, err := os.Stat(filepath.Join(vol, "ready")); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd := e.command("exec", "att", "id", "-G")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 0, Gid: 0, Groups: []uint32{4242}}}
+	out, err := cmd.CombinedOutput()
+	t.Logf("exec: %v: %s", err, out)
+	if strings.Contains(string(out), "4242") {
+		t.Errorf("the exec'd process kept the caller's supplementary group 4242: %s", out)
 	}
 }
