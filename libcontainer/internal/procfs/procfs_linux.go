@@ -18,7 +18,8 @@
 // | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS): anything mounted over a
 // procfs file or directory, or a symlink out of it, is an error, never a
 // redirection. A file is opened O_PATH and reopened through the handle's
-// /proc/thread-self/fd, never by its name.
+// own /proc/thread-self/fd (checked to have nothing bound over the fd's
+// entry), never by its name.
 //
 // Who opens what:
 //
@@ -45,7 +46,6 @@ import (
 	"strconv"
 	"strings"
 
-	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	pprocfs "github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
 	"golang.org/x/sys/unix"
 )
@@ -114,7 +114,7 @@ func (p *Handle) WriteSysctl(name, value string) error {
 	if err != nil {
 		return err
 	}
-	return writeReopened(f, value)
+	return p.writeReopened(f, value)
 }
 
 // WritePid writes data to /proc/PID/file (uid_map, gid_map, setgroups).
@@ -123,7 +123,7 @@ func (p *Handle) WritePid(pid int, file, data string) error {
 	if err != nil {
 		return err
 	}
-	return writeReopened(f, data)
+	return p.writeReopened(f, data)
 }
 
 // WriteThreadSelf writes data to /proc/thread-self/file (attr/exec): the
@@ -134,7 +134,7 @@ func (p *Handle) WriteThreadSelf(file, data string) error {
 		return err
 	}
 	defer closer()
-	return writeReopened(f, data)
+	return p.writeReopened(f, data)
 }
 
 // ReadSelf reads /proc/self/file.
@@ -143,7 +143,7 @@ func (p *Handle) ReadSelf(file string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := reopen(f, unix.O_RDONLY)
+	r, err := p.reopen(f, unix.O_RDONLY)
 	if err != nil {
 		return nil, err
 	}
@@ -151,9 +151,8 @@ func (p *Handle) ReadSelf(file string) ([]byte, error) {
 	return io.ReadAll(r)
 }
 
-// OpenNamespace opens /proc/PID/ns/NAME (for setns). The entry is a
-// magic link, followed only after it is checked to be on the handle's own
-// mount (nothing bound over it), and what it opens must be an nsfs file.
+// OpenNamespace opens /proc/PID/ns/NAME (for setns): the magic link is
+// followed (see openMagic), and what it opens must be an nsfs file.
 func (p *Handle) OpenNamespace(pid int, name string) (*os.File, error) {
 	if name == "" || strings.Contains(name, "/") || name == "." || name == ".." {
 		return nil, fmt.Errorf("bad namespace name %q", name)
@@ -163,46 +162,61 @@ func (p *Handle) OpenNamespace(pid int, name string) (*os.File, error) {
 		return nil, err
 	}
 	defer dir.Close()
-	dfd := int(dir.Fd())
-	var d, e unix.Statx_t
-	if err := unix.Statx(dfd, "", unix.AT_EMPTY_PATH, unix.STATX_MNT_ID, &d); err != nil {
-		return nil, err
-	}
-	if err := unix.Statx(dfd, name, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_MNT_ID, &e); err != nil {
-		return nil, err
-	}
-	if d.Mnt_id != e.Mnt_id {
-		return nil, fmt.Errorf("%s: something is mounted over it", PidPath(pid, "ns/"+name))
-	}
-	fd, err := unix.Openat(dfd, name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	f, err := openMagic(dir, name, unix.O_RDONLY, PidPath(pid, "ns/"+name))
 	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: PidPath(pid, "ns/"+name), Err: err}
+		return nil, err
 	}
-	f := os.NewFile(uintptr(fd), PidPath(pid, "ns/"+name))
 	var st unix.Statfs_t
-	if err := unix.Fstatfs(fd, &st); err != nil || st.Type != unix.NSFS_MAGIC {
+	if err := unix.Fstatfs(int(f.Fd()), &st); err != nil || st.Type != unix.NSFS_MAGIC {
 		f.Close()
 		return nil, fmt.Errorf("%s: not a namespace file", f.Name())
 	}
 	return f, nil
 }
 
+// openMagic opens the magic link name in dir (a directory of the handle's
+// procfs: fd/, ns/), once it is checked to be on dir's own mount, i.e.
+// that nothing is bound over it.
+func openMagic(dir *os.File, name string, flags int, what string) (*os.File, error) {
+	dfd := int(dir.Fd())
+	var d, e unix.Statx_t
+	if err := unix.Statx(dfd, "", unix.AT_EMPTY_PATH, unix.STATX_MNT_ID, &d); err != nil {
+		return nil, err
+	}
+	if err := unix.Statx(dfd, name, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_MNT_ID, &e); err != nil {
+		return nil, &os.PathError{Op: "statx", Path: what, Err: err}
+	}
+	if d.Mnt_id != e.Mnt_id {
+		return nil, fmt.Errorf("%s: something is mounted over it", what)
+	}
+	fd, err := unix.Openat(dfd, name, flags|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: what, Err: err}
+	}
+	return os.NewFile(uintptr(fd), what), nil
+}
+
 // PidPath is /proc/PID/file for messages.
 func PidPath(pid int, file string) string { return "/proc/" + strconv.Itoa(pid) + "/" + file }
 
-// reopen turns an O_PATH handle into an open file and closes the handle.
-func reopen(f *os.File, flags int) (*os.File, error) {
+// reopen turns f, an O_PATH handle from this procfs, into an open file
+// (through the handle's own /proc/thread-self/fd, not the caller's /proc,
+// nor a second procfs instance: closing one costs an RCU grace period),
+// and closes f.
+func (p *Handle) reopen(f *os.File, flags int) (*os.File, error) {
 	defer f.Close()
-	r, err := pathrs.Reopen(f, flags|unix.O_CLOEXEC)
+	dir, closer, err := p.h.OpenThreadSelf("fd")
 	if err != nil {
 		return nil, err
 	}
-	return r, nil
+	defer closer()
+	defer dir.Close()
+	return openMagic(dir, strconv.Itoa(int(f.Fd())), flags, f.Name())
 }
 
 // writeReopened writes data in one write(2), as procfs files want it.
-func writeReopened(f *os.File, data string) error {
-	w, err := reopen(f, unix.O_WRONLY)
+func (p *Handle) writeReopened(f *os.File, data string) error {
+	w, err := p.reopen(f, unix.O_WRONLY)
 	if err != nil {
 		return err
 	}

@@ -145,3 +145,20 @@ func TestWriteSysctlNotRedirected(t *testing.T) {
 		t.Errorf("host sysctl %s = %q, want %d", key, got, n+1)
 	}
 }
+
+// BenchmarkInitUse is what init does with a handle: open one, read
+// uid_map, gid_map and setgroups, write nothing.
+func BenchmarkInitUse(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		p, err := Open()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, f := range []string{"uid_map", "gid_map", "setgroups"} {
+			if _, err := p.ReadSelf(f); err != nil {
+				b.Fatal(err)
+			}
+		}
+		p.Close()
+	}
+}
