@@ -473,6 +473,7 @@ func openHost(path string) *os.File {
 	}
 	return os.NewFile(uintptr(fd), path)
 }
+
 // enterRoot makes rootfs the root: pivot_root with the old root lazily
 // unmounted, or (--no-pivot) a move of the rootfs onto / and a chroot.
 func enterRoot(rootfs string, noPivot bool) error {
@@ -511,4 +512,3 @@ func enterRoot(rootfs string, noPivot bool) error {
 	}
 	return unix.Chdir("/")
 }
-
