@@ -15,9 +15,9 @@ import (
 // setupRootfs builds the container's mount table in its new mount
 // namespace and pivots into it. Order follows runc: propagation, the
 // rootfs bind, config mounts in order, /dev, hooks, pivot_root, masked
-// and read-only paths, read-only root. Every path inside the rootfs is
+// and read-only paths, the terminal, read-only root. Every path inside the rootfs is
 // resolved in it to an fd first (inroot_linux.go).
-func setupRootfs(sock syncSock, ic *initConfig) error {
+func setupRootfs(sock syncSock, ic *initConfig, console func() error) error {
 	cfg := ic.Config
 	prop := cfg.RootPropagation
 	if prop == 0 || prop&unix.MS_SHARED != 0 {
@@ -72,6 +72,11 @@ func setupRootfs(sock syncSock, ic *initConfig) error {
 		return err
 	}
 	if err := maskAndProtect(cfg); err != nil {
+		return err
+	}
+	// The terminal, whose pty comes from the container's devpts, and
+	// /dev/console, made before the root may go read-only (as runc).
+	if err := console(); err != nil {
 		return err
 	}
 	if cfg.Readonlyfs {
