@@ -92,16 +92,16 @@ func standardInit(sock syncSock, ic *initConfig) error {
 	if ic.StartFd >= 0 {
 		waiter = &startWaiter{fd: ic.StartFd}
 	}
+	terminal := func() error { return setupTerminal(sock, ic, cfg.HasNew(configs.NEWNS)) }
 	if cfg.HasNew(configs.NEWNS) {
-		if err := setupRootfs(sock, ic); err != nil { // writes the sysctls too
+		if err := setupRootfs(sock, ic, terminal); err != nil { // writes the sysctls too
 			return err
 		}
 	} else if err := runHooksInParent(sock); err != nil {
 		return err
 	} else if err := writeSysctls(cfg.Sysctl); err != nil {
 		return err
-	}
-	if err := setupTerminal(sock, ic, cfg.HasNew(configs.NEWNS)); err != nil {
+	} else if err := terminal(); err != nil {
 		return err
 	}
 	if err := setupUTS(cfg); err != nil {
