@@ -62,8 +62,6 @@ func bindMount(src, dst string) specs.Mount {
 	return specs.Mount{Destination: dst, Type: "bind", Source: src, Options: []string{"rbind", "rw"}}
 }
 
-const leaseBreakTime = "/proc/sys/fs/lease-break-time"
-
 // judgeHost checks what every attack here must leave alone.
 func judgeHost(t *testing.T, r result, lease, domain string, canaries ...string) {
 	t.Helper()
@@ -261,5 +259,33 @@ func TestExecFakeProcSetgroups(t *testing.T) {
 	t.Logf("exec: %v: %s", err, out)
 	if strings.Contains(string(out), "4242") {
 		t.Errorf("the exec'd process kept the caller's supplementary group 4242: %s", out)
+	}
+}
+
+// TestSysctlAfterHookMount: the container's mount table changes after
+// tekapo checked the config's mounts (here a createContainer hook binds a
+// host directory over the container's /proc/sys/kernel, a mount no
+// refusal of config mounts can see). The sysctl still goes to the
+// container's own uts namespace through init's procfs handle, opened
+// before any mount: before the handle, the domainname was written into
+// the host directory's file.
+func TestSysctlAfterHookMount(t *testing.T) {
+	e := newEnv(t)
+	lease, domain := hostSysctl(t, leaseBreakTime), readTrim(t, "/proc/sys/kernel/domainname")
+	vol := canaryDir(t, "domainname")
+	root := t.TempDir()
+	if err := MakeBusyboxRootfs(root); err != nil {
+		t.Fatal(err)
+	}
+	s := e.spec("hookmount", "sh", "-c", "echo $(cat /proc/sys/kernel/domainname) $(uname -n)")
+	s.Root.Path = root
+	s.Hostname = "hookmount"
+	s.Linux.Sysctl = map[string]string{"kernel.domainname": "container.example"}
+	s.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: "/bin/sh",
+		Args: []string{"sh", "-c", "mount --bind " + vol + " " + root + "/proc/sys/kernel"}}}}
+	r := e.run("hookmount", s)
+	judgeHost(t, r, lease, domain, filepath.Join(vol, "domainname"))
+	if r.code != 0 {
+		t.Errorf("run: exit %d: %s", r.code, r.stderr)
 	}
 }
