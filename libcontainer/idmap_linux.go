@@ -172,5 +172,5 @@ func attachMount(root *os.File, m *configs.Mount, fd int) error {
 	if err := attachAt(tree, t.f); err != nil {
 		return fmt.Errorf("attach idmapped mount %s on %s: %w", m.Source, m.Destination, err)
 	}
-	return nil
+	return setPropagation(m, tree)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
 	"golang.org/x/sys/unix"
@@ -19,14 +20,8 @@ import (
 // resolved in it to an fd first (inroot_linux.go).
 func setupRootfs(sock syncSock, ic *initConfig, console func() error) error {
 	cfg := ic.Config
-	prop := cfg.RootPropagation
-	if prop == 0 || prop&unix.MS_SHARED != 0 {
-		// pivot_root refuses shared mounts: a "shared" root is made
-		// shared once it is the root (below).
-		prop = unix.MS_SLAVE | unix.MS_REC
-	}
-	if err := unix.Mount("", "/", "", uintptr(prop), ""); err != nil {
-		return fmt.Errorf("make / %s: %w", propName(prop), err)
+	if err := prepareRootPropagation(cfg, ic.Overlay); err != nil {
+		return err
 	}
 	if ic.Overlay != nil {
 		if err := mountRootOverlay(cfg, ic.Overlay, ic.InUserNS); err != nil {
@@ -45,7 +40,15 @@ func setupRootfs(sock syncSock, ic *initConfig, console func() error) error {
 		return err
 	}
 	defer root.Close()
+	devRO := false
 	for i, m := range cfg.Mounts {
+		if filepath.Clean(m.Destination) == "/dev" && !m.IsBind() && m.Flags&unix.MS_RDONLY != 0 {
+			// A read-only /dev is made writable, filled, then made
+			// read-only (below), as runc does.
+			rw := *m
+			rw.Flags &^= unix.MS_RDONLY
+			m, devRO = &rw, true
+		}
 		if fd, ok := ic.MountFds[i]; ok {
 			if err := attachMount(root, m, fd); err != nil {
 				return err
@@ -79,6 +82,11 @@ func setupRootfs(sock syncSock, ic *initConfig, console func() error) error {
 	if err := console(); err != nil {
 		return err
 	}
+	if devRO {
+		if err := readonlyDev(); err != nil {
+			return err
+		}
+	}
 	if cfg.Readonlyfs {
 		if err := remount("/", unix.MS_RDONLY, 0); err != nil {
 			return fmt.Errorf("make root read-only: %w", err)
@@ -92,18 +100,6 @@ func setupRootfs(sock syncSock, ic *initConfig, console func() error) error {
 		}
 	}
 	return nil
-}
-
-func propName(flags int) string {
-	switch {
-	case flags&unix.MS_SHARED != 0:
-		return "shared"
-	case flags&unix.MS_PRIVATE != 0:
-		return "private"
-	case flags&unix.MS_UNBINDABLE != 0:
-		return "unbindable"
-	}
-	return "slave"
 }
 
 // mountTarget is where a mount goes, resolved inside the root: the file or
@@ -270,6 +266,9 @@ func mountInRoot(root *os.File, m *configs.Mount, ic *initConfig) error {
 		}
 		file = !dir
 	}
+	if m.Device == "tmpfs" && !hasOption(m.Data, "mode") {
+		m = withDirMode(root, m)
+	}
 	ordinary := !m.IsBind() && (m.Device == "proc" || m.Device == "sysfs")
 	t, err := resolveTarget(root, m.Destination, file, ordinary)
 	if err != nil {
@@ -310,9 +309,8 @@ func bindOne(m *configs.Mount, src *os.File, t *mountTarget) error {
 	if set != 0 || clr != 0 {
 		// Only the top mount: "ro" on an rbind leaves its submounts be
 		// (that is "rro"), as a remount would.
-		attr := unix.MountAttr{Attr_set: set, Attr_clr: clr}
-		if err := unix.MountSetattr(int(tree.Fd()), "", unix.AT_EMPTY_PATH, &attr); err != nil {
-			return fmt.Errorf("set mount flags: %w", err)
+		if err := setTopAttr(tree, set, clr); err != nil {
+			return err
 		}
 	}
 	if m.RecAttrSet != 0 || m.RecAttrClr != 0 {
@@ -479,41 +477,79 @@ func openHost(path string) *os.File {
 	return os.NewFile(uintptr(fd), path)
 }
 
-// enterRoot makes rootfs the root: pivot_root with the old root lazily
-// unmounted, or (--no-pivot) a move of the rootfs onto / and a chroot.
-func enterRoot(rootfs string, noPivot bool) error {
-	if noPivot {
-		if err := unix.Chdir(rootfs); err != nil {
-			return err
+// setTopAttr sets the top mount's flags. Where the source's flags are
+// locked (it comes from a less privileged user namespace) and the config
+// asked to clear one, the source's are kept and the rest applied, as runc
+// retries a refused remount with the source's flags.
+func setTopAttr(tree *os.File, set, clr uint64) error {
+	attr := unix.MountAttr{Attr_set: set, Attr_clr: clr}
+	err := unix.MountSetattr(int(tree.Fd()), "", unix.AT_EMPTY_PATH, &attr)
+	if errors.Is(err, unix.EPERM) {
+		var st unix.Statfs_t
+		if unix.Fstatfs(int(tree.Fd()), &st) == nil {
+			have, _ := mountAttrs(statfsToMs(st.Flags), 0)
+			attr.Attr_clr &^= have | unix.MOUNT_ATTR__ATIME
+			attr.Attr_set &^= unix.MOUNT_ATTR__ATIME
+			err = unix.MountSetattr(int(tree.Fd()), "", unix.AT_EMPTY_PATH, &attr)
 		}
-		if err := unix.Mount(rootfs, "/", "", unix.MS_MOVE, ""); err != nil {
-			return fmt.Errorf("move rootfs: %w", err)
-		}
-		if err := unix.Chroot("."); err != nil {
-			return fmt.Errorf("chroot: %w", err)
-		}
-		return unix.Chdir("/")
 	}
-	oldRoot, err := unix.Open("/", unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("set mount flags: %w", err)
+	}
+	return nil
+}
+
+// hasOption reports whether the mount data has the option key (key=...).
+func hasOption(data, key string) bool {
+	for _, o := range strings.Split(data, ",") {
+		if o == key || strings.HasPrefix(o, key+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+// withDirMode gives a tmpfs without "mode=" the mode of the directory it
+// goes on, set-id and sticky bits included (runc keeps it); where there
+// is no directory yet, the kernel's default (1777) stays.
+func withDirMode(root *os.File, m *configs.Mount) *configs.Mount {
+	f, err := lookupInRoot(root, m.Destination, 0)
+	if err != nil {
+		return m
+	}
+	defer f.Close()
+	var st unix.Stat_t
+	if unix.Fstat(int(f.Fd()), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return m
+	}
+	c := *m
+	opt := fmt.Sprintf("mode=%04o", st.Mode&0o7777)
+	if c.Data == "" {
+		c.Data = opt
+	} else {
+		c.Data += "," + opt
+	}
+	return &c
+}
+
+// readonlyDev makes the container's /dev mount read-only, after pivot_root
+// and once its devices and console are made.
+func readonlyDev() error {
+	root, err := openRoot("/")
 	if err != nil {
 		return err
 	}
-	defer unix.Close(oldRoot)
-	if err := unix.Chdir(rootfs); err != nil {
+	defer root.Close()
+	dev, err := lookupInRoot(root, "/dev", unix.O_DIRECTORY)
+	if err != nil {
 		return err
 	}
-	if err := unix.PivotRoot(".", "."); err != nil {
-		return fmt.Errorf("pivot_root %s: %w", rootfs, err)
+	defer dev.Close()
+	if !isMountRoot(dev) {
+		return errors.New("remount /dev read-only: /dev is not the mount it was")
 	}
-	if err := unix.Fchdir(oldRoot); err != nil {
-		return err
+	if err := setTopAttr(dev, unix.MOUNT_ATTR_RDONLY, 0); err != nil {
+		return fmt.Errorf("remount /dev read-only: %w", err)
 	}
-	// Keep the unmount from propagating back to the host.
-	if err := unix.Mount("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
-		return fmt.Errorf("make old root slave: %w", err)
-	}
-	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
-		return fmt.Errorf("unmount old root: %w", err)
-	}
-	return unix.Chdir("/")
+	return nil
 }
