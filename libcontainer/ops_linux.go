@@ -140,10 +140,14 @@ func (c *Container) poststart() error {
 func (c *Container) Signal(sig unix.Signal, all bool) error {
 	s := c.Status()
 	if s == Stopped {
-		return fmt.Errorf("container %s is not running", c.State.ID)
+		return ErrNotRunning
 	}
 	if !all {
-		return unix.Kill(c.State.InitPid, sig)
+		if err := unix.Kill(c.State.InitPid, sig); err != nil {
+			// runc's words; ESRCH ("no such process") tells engines it exited
+			return fmt.Errorf("unable to signal init: %w", err)
+		}
+		return nil
 	}
 	return c.signalAll(sig)
 }
@@ -214,7 +218,7 @@ func (c *Container) Pids() ([]int, error) {
 // Pause freezes every process of the container.
 func (c *Container) Pause() error {
 	if s := c.Status(); s != Running && s != Created {
-		return fmt.Errorf("container %s is not running", c.State.ID)
+		return ErrNotRunning
 	}
 	m, err := c.cgroup()
 	if err != nil {
@@ -226,7 +230,7 @@ func (c *Container) Pause() error {
 // Resume thaws a paused container.
 func (c *Container) Resume() error {
 	if s := c.Status(); s != Paused {
-		return fmt.Errorf("container %s is not paused", c.State.ID)
+		return ErrNotPaused
 	}
 	m, err := c.cgroup()
 	if err != nil {
