@@ -22,6 +22,7 @@ var scenarios = []struct {
 	{"security", security},
 	{"oom", oomKill},
 	{"exec-probe", execProbe},
+	{"state-gone", stateGone},
 }
 
 // steps runs the steps of one scenario as subtests and records each
@@ -457,6 +458,54 @@ func execProbe(t *testing.T, e *criEnv, rt runtimeUnderTest, s *steps) {
 			}
 		}
 		t.Logf("%s: %s", rt.name, stats(latencies[rt.name]))
+	})
+	s.step(t, "stopp-rmp", func(t *testing.T) {
+		if err := p.remove(); err != nil {
+			fail(t, "%v", err)
+		}
+	})
+}
+
+// stateGone: the runtime's state of a running container vanishes behind
+// containerd's back (a reboot of /run, a manual delete): the shim's kill
+// and delete then read the runtime's "does not exist" (containerd's
+// checkKillError and Init.delete), and the pod still stops and goes.
+func stateGone(t *testing.T, e *criEnv, rt runtimeUnderTest, s *steps) {
+	var p *pod
+	var id string
+	defer func() {
+		if p != nil {
+			p.forceRemove(t)
+		}
+	}()
+	s.step(t, "start", func(t *testing.T) {
+		var err error
+		if p, err = e.runPod(t, rt, "gone"); err != nil {
+			fail(t, "%v", err)
+		}
+		if id, err = p.container(t, "c", []string{"sleep", "1000"}, nil); err != nil {
+			fail(t, "%v", err)
+		}
+	})
+	s.step(t, "runtime-delete", func(t *testing.T) {
+		root := e.path("runtime-root", rt.name, k8sNamespace)
+		if out, err := e.run(rt.bin, "--root", root, "delete", "--force", id); err != nil {
+			fail(t, "%s delete --force: %v %s", rt.name, err, out)
+		}
+		if out, err := e.run(rt.bin, "--root", root, "state", id); err == nil || !strings.Contains(out, "container does not exist") {
+			fail(t, "%s state after delete: %v %q, want \"container does not exist\"", rt.name, err, out)
+		}
+	})
+	s.step(t, "stop-rm", func(t *testing.T) {
+		if _, err := e.waitState(id, "CONTAINER_EXITED", 10*time.Second); err != nil {
+			fail(t, "%v", err)
+		}
+		if out, err := e.crictlOut("stop", "-t", "2", id); err != nil {
+			fail(t, "stop: %v %s", err, out)
+		}
+		if out, err := e.crictlOut("rm", id); err != nil {
+			fail(t, "rm: %v %s", err, out)
+		}
 	})
 	s.step(t, "stopp-rmp", func(t *testing.T) {
 		if err := p.remove(); err != nil {
