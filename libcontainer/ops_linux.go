@@ -138,6 +138,16 @@ func (c *Container) poststart() error {
 
 // Signal sends sig to init, or with all to every process of the container.
 func (c *Container) Signal(sig unix.Signal, all bool) error {
+	// Without a pid namespace of its own, the container's processes outlive
+	// its init: SIGKILL goes to every one of them, also once init is gone
+	// (as current runc; containerd's shim sends kill --all ID 9 when such an
+	// init exits, and the container is not done until they are).
+	if sig == unix.SIGKILL && !c.ownPidNS() {
+		if err := c.signalAll(sig); err != nil {
+			return fmt.Errorf("unable to kill all processes: %w", err)
+		}
+		return nil
+	}
 	s := c.Status()
 	if s == Stopped {
 		return ErrNotRunning

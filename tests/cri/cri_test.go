@@ -3,6 +3,7 @@ package cri
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,6 +24,7 @@ var scenarios = []struct {
 	{"oom", oomKill},
 	{"exec-probe", execProbe},
 	{"state-gone", stateGone},
+	{"host-pid", hostPid},
 }
 
 // steps runs the steps of one scenario as subtests and records each
@@ -154,7 +156,7 @@ func podLifecycle(t *testing.T, e *criEnv, rt runtimeUnderTest, s *steps) {
 	}()
 	s.step(t, "runp", func(t *testing.T) {
 		var err error
-		if p, err = e.runPod(t, rt, "life"); err != nil {
+		if p, err = e.runPod(t, rt, "life", 1); err != nil {
 			fail(t, "%v", err)
 		}
 		st, err := e.inspect("inspectp", p.id)
@@ -303,7 +305,7 @@ func twoContainers(t *testing.T, e *criEnv, rt runtimeUnderTest, s *steps) {
 	}()
 	s.step(t, "start-both", func(t *testing.T) {
 		var err error
-		if p, err = e.runPod(t, rt, "two"); err != nil {
+		if p, err = e.runPod(t, rt, "two", 1); err != nil {
 			fail(t, "%v", err)
 		}
 		if a, err = p.container(t, "server", []string{"sh", "-c",
@@ -351,7 +353,7 @@ func security(t *testing.T, e *criEnv, rt runtimeUnderTest, s *steps) {
 	}()
 	s.step(t, "start", func(t *testing.T) {
 		var err error
-		if p, err = e.runPod(t, rt, "sec"); err != nil {
+		if p, err = e.runPod(t, rt, "sec", 1); err != nil {
 			fail(t, "%v", err)
 		}
 		id, err = p.container(t, "locked", []string{"sleep", "1000"}, map[string]any{"security_context": map[string]any{
@@ -404,7 +406,7 @@ func oomKill(t *testing.T, e *criEnv, rt runtimeUnderTest, s *steps) {
 	}()
 	s.step(t, "start", func(t *testing.T) {
 		var err error
-		if p, err = e.runPod(t, rt, "oom"); err != nil {
+		if p, err = e.runPod(t, rt, "oom", 1); err != nil {
 			fail(t, "%v", err)
 		}
 		id, err = p.container(t, "hog", []string{"sh", "-c", "a=x; while :; do a=$a$a; done"},
@@ -441,7 +443,7 @@ func execProbe(t *testing.T, e *criEnv, rt runtimeUnderTest, s *steps) {
 	}()
 	s.step(t, "start", func(t *testing.T) {
 		var err error
-		if p, err = e.runPod(t, rt, "probe"); err != nil {
+		if p, err = e.runPod(t, rt, "probe", 1); err != nil {
 			fail(t, "%v", err)
 		}
 		if id, err = p.container(t, "live", []string{"sleep", "1000"}, nil); err != nil {
@@ -480,7 +482,7 @@ func stateGone(t *testing.T, e *criEnv, rt runtimeUnderTest, s *steps) {
 	}()
 	s.step(t, "start", func(t *testing.T) {
 		var err error
-		if p, err = e.runPod(t, rt, "gone"); err != nil {
+		if p, err = e.runPod(t, rt, "gone", 1); err != nil {
 			fail(t, "%v", err)
 		}
 		if id, err = p.container(t, "c", []string{"sleep", "1000"}, nil); err != nil {
@@ -512,4 +514,81 @@ func stateGone(t *testing.T, e *criEnv, rt runtimeUnderTest, s *steps) {
 			fail(t, "%v", err)
 		}
 	})
+}
+
+// hostPid: a container in the node's pid namespace (hostPID) whose init
+// exits and leaves a child behind. The shim then runs kill --all ID 9
+// (containerd's ShouldKillAllOnExit): the child must die with the
+// container, as it does with runc, not linger until the container's removal.
+func hostPid(t *testing.T, e *criEnv, rt runtimeUnderTest, s *steps) {
+	var p *pod
+	var id, cg string
+	var child int
+	defer func() {
+		if p != nil {
+			p.forceRemove(t)
+		}
+	}()
+	s.step(t, "start", func(t *testing.T) {
+		var err error
+		if p, err = e.runPod(t, rt, "hostpid", 2); err != nil {
+			fail(t, "%v", err)
+		}
+		if id, err = p.container(t, "parent", []string{"sh", "-c", "mkfifo /tmp/go; sleep 1000 & read x < /tmp/go; exit 0"}, nil); err != nil {
+			fail(t, "%v", err)
+		}
+		st, err := e.waitState(id, "CONTAINER_RUNNING", 10*time.Second)
+		if err != nil {
+			fail(t, "%v", err)
+		}
+		cg = cgroupOf(st.Info.Pid, "pids")
+		procs := filepath.Join("/sys/fs/cgroup/pids", cg, "cgroup.procs")
+		var got string
+		if !eventually(5*time.Second, func() bool {
+			b, _ := os.ReadFile(procs)
+			got = string(b)
+			return len(strings.Fields(got)) == 2
+		}) {
+			fail(t, "%s: %q, want init and its child", procs, got)
+		}
+		for _, f := range strings.Fields(got) {
+			if n, _ := strconv.Atoi(f); n != st.Info.Pid {
+				child = n
+			}
+		}
+	})
+	s.step(t, "init-exits", func(t *testing.T) {
+		if out, code, _ := e.exec(id, "sh", "-c", "echo > /tmp/go"); code != 0 {
+			fail(t, "release init: %q", out)
+		}
+		if _, err := e.waitState(id, "CONTAINER_EXITED", 10*time.Second); err != nil {
+			fail(t, "%v", err)
+		}
+	})
+	s.step(t, "children-killed", func(t *testing.T) {
+		if !eventually(5*time.Second, func() bool { return !aliveNotZombie(child) }) {
+			fail(t, "the container's init exited, its child %d (%s) still runs", child, cmdline(child))
+		}
+		// the shim's kill --all must have worked, not only the delete after it
+		b, _ := os.ReadFile(e.path("containerd.log"))
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.Contains(l, "failed to kill init's children") && strings.Contains(l, id) {
+				fail(t, "containerd's log: %s", l)
+			}
+		}
+	})
+	s.step(t, "stopp-rmp", func(t *testing.T) {
+		if err := p.remove(); err != nil {
+			fail(t, "%v", err)
+		}
+	})
+}
+
+func aliveNotZombie(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	return len(f) > 0 && f[0] != "Z"
 }

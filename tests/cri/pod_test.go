@@ -22,15 +22,18 @@ type pod struct {
 	cg       string // the pod's cgroup parent, e.g. /tekapo-cri-1/tekapo/pod<uid>
 	hostname string
 	cfgFile  string
+	pidMode  int
 }
 
 // runPod makes the pod's cgroup parent in every hierarchy and runs the
 // sandbox with rt as its runtime handler.
-func (e *criEnv) runPod(t *testing.T, rt runtimeUnderTest, name string) (*pod, error) {
+// pidMode is the CRI's NamespaceMode for the pid namespace: 1 CONTAINER
+// (kubelet's default), 2 NODE (hostPID).
+func (e *criEnv) runPod(t *testing.T, rt runtimeUnderTest, name string, pidMode int) (*pod, error) {
 	t.Helper()
 	e.seq++
 	uid := fmt.Sprintf("%08d-0000-4000-8000-%012d", os.Getpid()%100000000, e.seq)
-	p := &pod{e: e, rt: rt, cg: e.cgParent + "/" + rt.name + "/pod" + uid,
+	p := &pod{e: e, rt: rt, pidMode: pidMode, cg: e.cgParent + "/" + rt.name + "/pod" + uid,
 		hostname: fmt.Sprintf("tkpod-%s-%d", rt.name, e.seq)}
 	if err := makeCgroup(p.cg); err != nil {
 		return nil, err
@@ -45,7 +48,7 @@ func (e *criEnv) runPod(t *testing.T, rt runtimeUnderTest, name string) (*pod, e
 		"log_directory": logDir,
 		"linux": map[string]any{"cgroup_parent": p.cg, "security_context": map[string]any{
 			// kubelet's defaults: pod network and ipc, a pid namespace per container
-			"namespace_options": map[string]any{"network": 0, "pid": 1, "ipc": 0}}},
+			"namespace_options": map[string]any{"network": 0, "pid": pidMode, "ipc": 0}}},
 	}
 	p.cfgFile = e.path(fmt.Sprintf("pod-%d.json", e.seq))
 	if err := writeJSON(p.cfgFile, cfg); err != nil {
@@ -97,7 +100,7 @@ func (p *pod) container(t *testing.T, name string, command []string, linux map[s
 	if sc == nil {
 		sc = map[string]any{}
 	}
-	sc["namespace_options"] = map[string]any{"network": 0, "pid": 1, "ipc": 0}
+	sc["namespace_options"] = map[string]any{"network": 0, "pid": p.pidMode, "ipc": 0}
 	linux["security_context"] = sc
 	cfg["linux"] = linux
 	f := p.e.path(fmt.Sprintf("ctr-%s-%s.json", p.id[:12], name))

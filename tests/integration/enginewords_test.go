@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -155,4 +156,46 @@ func (e *env) runIn(bin, root string, args ...string) result {
 		e.t.Fatalf("%s %v: timed out", bin, args)
 	}
 	return result{stdout: readAll(out), stderr: readAll(errf), code: cmd.ProcessState.ExitCode()}
+}
+
+// TestKillAllSharedPidNS: a container without a pid namespace of its own
+// (it joins one by path) whose init exits leaves its children running;
+// kill --all ID 9 then kills them, as containerd's shim expects when it
+// sends it after such an init exits (current runc; runc 1.1.5 too).
+func TestKillAllSharedPidNS(t *testing.T) {
+	e := newEnv(t)
+	runtimes := [][2]string{{"tekapo", tekapo}}
+	if p, err := exec.LookPath("runc"); err == nil {
+		runtimes = append(runtimes, [2]string{"runc", p})
+	}
+	for _, rt := range runtimes {
+		name, bin := rt[0], rt[1]
+		id := "sharedpid-" + name
+		s := e.spec(id, "sh", "-c", "sleep 1000 & exit 0")
+		for i, n := range s.Linux.Namespaces {
+			if n.Type == "pid" {
+				s.Linux.Namespaces[i].Path = fmt.Sprintf("/proc/%d/ns/pid", os.Getpid()) // this test's own
+			}
+		}
+		root := filepath.Join(t.TempDir(), name)
+		if r := e.runIn(bin, root, "run", "-d", "--bundle", e.subBundle(id, s), id); r.code != 0 {
+			t.Fatalf("%s run -d: %d %s", name, r.code, r.stderr)
+		}
+		procs := filepath.Join("/sys/fs/cgroup/pids", s.Linux.CgroupsPath, "cgroup.procs")
+		left := func() string { b, _ := os.ReadFile(procs); return strings.TrimSpace(string(b)) }
+		for i := 0; i < 250 && !strings.Contains(e.runIn(bin, root, "state", id).stdout, `"stopped"`); i++ {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if left() == "" {
+			t.Fatalf("%s: no child left in %s after init exited: the test shows nothing", name, procs)
+		}
+		r := e.runIn(bin, root, "kill", "--all", id, "9")
+		for i := 0; i < 100 && left() != ""; i++ {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if r.code != 0 || left() != "" {
+			t.Errorf("%s kill --all %s 9 of an exited init: exit %d %s; processes left: %q", name, id, r.code, r.stderr, left())
+		}
+		e.runIn(bin, root, "delete", "--force", id)
+	}
 }
