@@ -3,7 +3,7 @@
 # sure the install left no daemon running that the tests do not own.
 set -euo pipefail
 
-PKGS=(containerd containernetworking-plugins busybox-static util-linux iproute2 runc)
+PKGS=(containerd containernetworking-plugins busybox-static util-linux iproute2 runc gcc libc6-dev)
 DAEMONS='dockerd|containerd|docker-proxy|containerd-shim|containerd-shim-runc-v2|podman|conmon'
 
 missing=()
