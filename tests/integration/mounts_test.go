@@ -20,36 +20,6 @@ func withCaps(s *specs.Spec, caps ...string) {
 	c.Permitted = append(c.Permitted, caps...)
 }
 
-// TestBidirectionalPropagation: rootfsPropagation "rshared" and a bind
-// with "rshared" carry a mount made inside the container back to the host
-// (kubelet's Bidirectional mount propagation, which containerd's CRI asks
-// for this way; runc does the same).
-func TestBidirectionalPropagation(t *testing.T) {
-	e := newEnv(t)
-	vol := t.TempDir()
-	if err := unix.Mount(vol, vol, "", unix.MS_BIND, ""); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		unix.Unmount(filepath.Join(vol, "sub"), unix.MNT_DETACH)
-		unix.Unmount(vol, unix.MNT_DETACH)
-	})
-	if err := unix.Mount("", vol, "", unix.MS_SHARED, ""); err != nil {
-		t.Fatal(err)
-	}
-	s := e.spec("bidir", "sh", "-c", "mkdir -p /data/sub && mount -t tmpfs tmpfs /data/sub && echo hi > /data/sub/hello")
-	withCaps(s, "CAP_SYS_ADMIN")
-	s.Linux.RootfsPropagation = "rshared"
-	s.Mounts = append(s.Mounts, specs.Mount{Destination: "/data", Type: "bind", Source: vol, Options: []string{"rbind", "rshared"}})
-	r := e.run("bidir", s)
-	if r.code != 0 {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
-	}
-	if b, err := os.ReadFile(filepath.Join(vol, "sub/hello")); err != nil || string(b) != "hi\n" {
-		t.Fatalf("the container's mount did not reach the host: %q %v", b, err)
-	}
-}
-
 // TestTmpfsMode: a tmpfs without mode= takes the mode of the directory it
 // covers, set-id and sticky bits included; an explicit mode= wins; with
 // no directory there, the kernel's 1777.

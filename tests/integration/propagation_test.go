@@ -71,14 +71,7 @@ func TestBidirectionalPropagation(t *testing.T) {
 		}
 	}
 	if why := check(tekapo, "tekapo"); why != "" {
-		// Pending the lead's rewrite of libcontainer/rootfs_linux.go: for a
-		// shared rootfsPropagation, setupRootfs makes / rslave before
-		// pivot_root (which refuses a shared new root) instead of keeping /
-		// shared and making only the rootfs's parent mount private, so every
-		// bind mount becomes a slave of the host's peer group; making it
-		// rshared afterwards gives it a new peer group of its own, and
-		// nothing mounted in it propagates back. Host -> container works.
-		t.Skipf("pending the rootfs_linux.go rewrite (shared rootfsPropagation made rslave): %s", why)
+		t.Fatal(why)
 	}
 }
 
