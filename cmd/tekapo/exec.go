@@ -40,43 +40,54 @@ var execCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		ct, err := libcontainer.Load(c.String("root"), id)
-		if err != nil {
-			return err
+		err = execAction(c, id)
+		var ec cli.ExitCoder
+		if err == nil || errors.As(err, &ec) && ec.Error() == "" {
+			return err // the process's own exit status
 		}
-		p, err := execProcess(c, ct.State.Config)
-		if err != nil {
-			ct.Close()
-			return err
-		}
-		if p.Terminal && c.String("console-socket") == "" && c.Bool("detach") {
-			ct.Close()
-			return errors.New("cannot allocate a terminal without --console-socket when detached")
-		}
-		console, err := consoleSocket(c.String("console-socket"))
-		if err != nil {
-			ct.Close()
-			return err
-		}
-		sigs := make(chan os.Signal, 64)
-		if !c.Bool("detach") {
-			signal.Notify(sigs)
-		}
-		opts := &libcontainer.ExecOpts{Process: p, PidFile: c.String("pid-file"), Console: console,
-			PreserveFds: c.Int("preserve-fds"), IgnorePaused: c.Bool("ignore-paused"), Stdio: stdio()}
-		pid, err := ct.Exec(opts)
-		ct.Close()
-		if console != nil {
-			console.Close()
-		}
-		if err != nil || c.Bool("detach") {
-			return err
-		}
-		tty := startTTYProxy(opts.PtyMaster)
-		status := waitForwarding(pid, sigs)
-		tty.finish()
-		return cli.Exit("", status)
+		// runc's words and status for a failed exec (docker and podman
+		// read the cause after the prefix; see libcontainer/errors.go).
+		return &codeError{fmt.Errorf("exec failed: %w", err), 255}
 	},
+}
+
+func execAction(c *cli.Context, id string) error {
+	ct, err := libcontainer.Load(c.String("root"), id)
+	if err != nil {
+		return err
+	}
+	p, err := execProcess(c, ct.State.Config)
+	if err != nil {
+		ct.Close()
+		return err
+	}
+	if p.Terminal && c.String("console-socket") == "" && c.Bool("detach") {
+		ct.Close()
+		return errors.New("cannot allocate a terminal without --console-socket when detached")
+	}
+	console, err := consoleSocket(c.String("console-socket"))
+	if err != nil {
+		ct.Close()
+		return err
+	}
+	sigs := make(chan os.Signal, 64)
+	if !c.Bool("detach") {
+		signal.Notify(sigs)
+	}
+	opts := &libcontainer.ExecOpts{Process: p, PidFile: c.String("pid-file"), Console: console,
+		PreserveFds: c.Int("preserve-fds"), IgnorePaused: c.Bool("ignore-paused"), Stdio: stdio()}
+	pid, err := ct.Exec(opts)
+	ct.Close()
+	if console != nil {
+		console.Close()
+	}
+	if err != nil || c.Bool("detach") {
+		return err
+	}
+	tty := startTTYProxy(opts.PtyMaster)
+	status := waitForwarding(pid, sigs)
+	tty.finish()
+	return cli.Exit("", status)
 }
 
 // execProcess builds the process from --process, or from the container's
