@@ -62,7 +62,7 @@ v2lane: $(BIN) v2vm-deps
 	CGO_ENABLED=0 $(GO) test -c -o bin/cgroups.test ./libcontainer/cgroups
 	CGO_ENABLED=0 $(GO) test -c -o bin/integration.test ./tests/integration
 	tests/v2vm/run.sh --apparmor --criu --share $(CURDIR) --env TEKAPO_BIN=$(TEKAPO_BIN) \
-		--env TEKAPO_REQUIRE=criu,apparmor --timeout 900 -- \
+		--env TEKAPO_REQUIRE=criu,apparmor --timeout 1800 -- \
 		sh -c 'cd $(CURDIR)/libcontainer/cgroups && $(CURDIR)/bin/cgroups.test && \
 		       cd $(CURDIR)/tests/integration && $(CURDIR)/bin/integration.test'
 

@@ -25,7 +25,6 @@ import (
 	"strings"
 
 	"github.com/checkpoint-restore/go-criu/v7/rpc"
-	securejoin "github.com/cyphar/filepath-securejoin"
 	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/proto"
 
@@ -241,11 +240,20 @@ type extMount struct{ dest, source string }
 // be told of them. cg is cgroupMountPaths of the container's cgroups.
 func externalMounts(cfg *configs.Config, cg map[string]string) []extMount {
 	var out []extMount
+	root, err := openRoot(cfg.Rootfs)
+	if err == nil {
+		defer root.Close()
+	}
 	add := func(dest, src string) {
-		if full, err := securejoin.SecureJoin(cfg.Rootfs, dest); err == nil {
-			dest = "/" + strings.TrimPrefix(strings.TrimPrefix(full, cfg.Rootfs), "/")
+		if root != nil {
+			if f, err := lookupInRoot(root, dest, 0); err == nil {
+				if at, err := inRootPath(root, f); err == nil {
+					dest = at // a symlink destination: where init mounted
+				}
+				f.Close()
+			}
 		}
-		out = append(out, extMount{dest: dest, source: src})
+		out = append(out, extMount{dest: filepath.Clean(dest), source: src})
 	}
 	for _, m := range cfg.Mounts {
 		switch {

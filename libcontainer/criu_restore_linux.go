@@ -269,6 +269,11 @@ func restoreMounts(cfg *configs.Config, cg map[string]string, opts *rpc.CriuOpts
 		}
 		return false
 	}
+	root, err := openRoot(cfg.Rootfs)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
 	for _, m := range cfg.Mounts {
 		if !m.IsBind() || m.Device == "cgroup" || onTmpfs(m.Destination) {
 			continue
@@ -277,11 +282,11 @@ func restoreMounts(cfg *configs.Config, cg map[string]string, opts *rpc.CriuOpts
 		if err != nil {
 			return fmt.Errorf("bind mount source %s: %w", m.Source, err)
 		}
-		fd, _, err := openInRoot(cfg.Rootfs, m.Destination, !st.IsDir())
+		f, err := targetInRoot(root, m.Destination, !st.IsDir())
 		if err != nil {
 			return fmt.Errorf("mount point %s: %w", m.Destination, err)
 		}
-		unix.Close(fd)
+		f.Close()
 	}
 	for _, m := range externalMounts(cfg, cg) {
 		opts.ExtMnt = append(opts.ExtMnt, &rpc.ExtMountMap{Key: proto.String(m.dest), Val: proto.String(m.source)})
