@@ -346,7 +346,7 @@ func TestCheckpointBindMounts(t *testing.T) {
 	e.ok("checkpoint", "--image-path", img, "bm")
 	_, before := out.last()
 	os.WriteFile(filepath.Join(src1, "a"), []byte("ONE\n"), 0o644)
-	out = e.restoreCounter("bm", img, before)
+	e.restoreCounter("bm", img, before)
 	if got := e.ok("exec", "bm", "cat", "/data/a", "/real/b"); got != "ONE\ntwo\n" {
 		t.Errorf("after restore the binds show %q", got)
 	}
