@@ -163,15 +163,22 @@ func closeFds(fds []int) {
 	}
 }
 
+// cachedCriuVersion: one VERSION request per command (each starts a criu).
+var cachedCriuVersion int
+
 // criuVersion asks criu for its version: major*10000 + minor*100 + sublevel.
 func criuVersion() (int, error) {
+	if cachedCriuVersion != 0 {
+		return cachedCriuVersion, nil
+	}
 	t := rpc.CriuReqType_VERSION
 	resp, err := (&criuCall{req: &rpc.CriuReq{Type: &t}}).run()
 	if err != nil {
 		return 0, fmt.Errorf("criu version check: %w", err)
 	}
 	v := resp.GetVersion()
-	return int(v.GetMajorNumber()*10000 + v.GetMinorNumber()*100 + v.GetSublevel()), nil
+	cachedCriuVersion = int(v.GetMajorNumber()*10000 + v.GetMinorNumber()*100 + v.GetSublevel())
+	return cachedCriuVersion, nil
 }
 
 // criuNeedVersion fails when criu is older than min, naming what needs it.

@@ -477,3 +477,56 @@ func TestCheckpointRefused(t *testing.T) {
 	}
 	e.ok("delete", "--force", "c3")
 }
+
+// startWithStdin starts tekapo with a new pipe as stdin (stdout, stderr
+// /dev/null) and returns the pipe's write end and the command.
+func (e *env) startWithStdin(args ...string) (*os.File, *exec.Cmd) {
+	e.t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	cmd := exec.Command(tekapo, append([]string{"--root", e.root}, args...)...)
+	cmd.Dir, cmd.Stdin = e.bundle, r
+	err = cmd.Start()
+	r.Close()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { w.Close() })
+	return w, cmd
+}
+
+// TestRestoreForeground: without --detach, restore waits for the restored
+// process (which reads restore's stdin, handed over from the dumped
+// pipe), returns its exit status and deletes the container.
+func TestRestoreForeground(t *testing.T) {
+	needCriu(t)
+	e := newEnv(t)
+	e.write(e.spec("fg", "sh", "-c", `read x; exit $x`))
+	_, run := e.startWithStdin("run", "-d", "fg")
+	if err := run.Wait(); err != nil {
+		t.Fatalf("run -d: %v", err)
+	}
+	defer e.tekapo("delete", "--force", "fg")
+	e.waitStatus("fg", "running")
+	img := e.imgDir("img")
+	e.ok("checkpoint", "--image-path", img, "fg")
+	w, restore := e.startWithStdin("restore", "--image-path", img, "fg")
+	e.waitStatus("fg", "running")
+	w.WriteString("7\n")
+	done := make(chan error, 1)
+	go func() { done <- restore.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		restore.Process.Kill()
+		t.Fatal("restore did not return after its process exited")
+	}
+	if code := restore.ProcessState.ExitCode(); code != 7 {
+		t.Errorf("restore returned %d, want the process's 7", code)
+	}
+	if r := e.tekapo("state", "fg"); r.code == 0 {
+		t.Errorf("the container outlived a foreground restore: %s", r.stdout)
+	}
+}
