@@ -1,13 +1,14 @@
 #!/bin/bash
-# run.sh [--share DIR]... [--env NAME=VALUE]... [--timeout SECS] [--apparmor] [--criu] -- CMD [ARGS...]
+# run.sh [--share DIR]... [--env NAME=VALUE]... [--timeout SECS] [--apparmor] [--criu] [--systemd] -- CMD [ARGS...]
 # Runs CMD as root in a pure cgroup-v2 qemu VM and exits with its status.
 # --apparmor: AppArmor on at boot (apparmor_parser must be installed);
-# --criu: criu must be installed (the guest uses the host's /usr).
+# --criu: criu must be installed (the guest uses the host's /usr);
+# --systemd: systemd is PID 1 (the command is its one service).
 # See README.md. Exit 124: timeout; 125: the VM failed; 141: our output broke.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/prepare.sh"
 
-usage() { echo "usage: $0 [--share DIR]... [--env NAME=VALUE]... [--timeout SECS] [--apparmor] [--criu] -- CMD [ARGS...]" >&2; exit 2; }
+usage() { echo "usage: $0 [--share DIR]... [--env NAME=VALUE]... [--timeout SECS] [--apparmor] [--criu] [--systemd] -- CMD [ARGS...]" >&2; exit 2; }
 shares=() envs=() timeout=${V2VM_TIMEOUT:-600} lsm=() feats=()
 while (($#)); do
 	case $1 in
@@ -17,6 +18,7 @@ while (($#)); do
 	--timeout) timeout=${2:?}; shift 2 ;;
 	--apparmor) lsm=(apparmor=1 security=apparmor); feats+=(apparmor); shift ;;
 	--criu) feats+=(criu); shift ;;
+	--systemd) feats+=(systemd); shift ;;
 	--) shift; break ;;
 	*) usage ;;
 	esac
@@ -30,6 +32,7 @@ for f in "${feats[@]}"; do
 	case $f in
 	apparmor) need apparmor_parser --apparmor apparmor ;;
 	criu) need criu --criu criu ;;
+	systemd) [[ -x /lib/systemd/systemd ]] || { echo "v2vm: --systemd needs systemd on the host (apt-get install systemd)" >&2; exit 2; } ;;
 	esac
 done
 
