@@ -181,7 +181,7 @@ func TestKillAllSharedPidNS(t *testing.T) {
 		if r := e.runIn(bin, root, "run", "-d", "--bundle", e.subBundle(id, s), id); r.code != 0 {
 			t.Fatalf("%s run -d: %d %s", name, r.code, r.stderr)
 		}
-		procs := filepath.Join("/sys/fs/cgroup/pids", s.Linux.CgroupsPath, "cgroup.procs")
+		procs := filepath.Join(hierarchyOf("pids"), s.Linux.CgroupsPath, "cgroup.procs")
 		left := func() string { b, _ := os.ReadFile(procs); return strings.TrimSpace(string(b)) }
 		for i := 0; i < 250 && !strings.Contains(e.runIn(bin, root, "state", id).stdout, `"stopped"`); i++ {
 			time.Sleep(20 * time.Millisecond)
@@ -198,4 +198,13 @@ func TestKillAllSharedPidNS(t *testing.T) {
 		}
 		e.runIn(bin, root, "delete", "--force", id)
 	}
+}
+
+// hierarchyOf is where controller's hierarchy is mounted: /sys/fs/cgroup
+// itself on a pure v2 host (the VM lane), its v1 directory otherwise.
+func hierarchyOf(controller string) string {
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		return "/sys/fs/cgroup"
+	}
+	return filepath.Join("/sys/fs/cgroup", controller)
 }
