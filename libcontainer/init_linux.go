@@ -81,16 +81,17 @@ func standardInit(sock syncSock, ic *initConfig) error {
 	if ic.StartFd >= 0 {
 		waiter = &startWaiter{fd: ic.StartFd}
 	}
-	if cfg.HasNew(configs.NEWNS) {
+	// parity: a mount namespace joined by path is set up as a new one (runc
+	// does the same); without any, the root is only a chroot (nomntns_linux.go).
+	_, hasMntNS := cfg.Namespace(configs.NEWNS)
+	if hasMntNS {
 		if err := setupRootfs(sock, ic); err != nil { // writes the sysctls too
 			return err
 		}
-	} else if err := runHooksInParent(sock); err != nil {
-		return err
-	} else if err := writeSysctls(cfg.Sysctl); err != nil {
+	} else if err := chrootWithoutMountNS(sock, ic); err != nil {
 		return err
 	}
-	if err := setupTerminal(sock, ic, cfg.HasNew(configs.NEWNS)); err != nil {
+	if err := setupTerminal(sock, ic, hasMntNS); err != nil {
 		return err
 	}
 	if err := setupUTS(cfg); err != nil {

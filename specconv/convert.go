@@ -79,6 +79,9 @@ func Convert(spec *specs.Spec, opts Options) (*configs.Config, error) {
 	if err := convertExtensions(c, opts.ID); err != nil {
 		return nil, err
 	}
+	if err := checkNoMountNS(c); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
