@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 
 	"github.com/tekapo/tekapo/libcontainer"
@@ -120,12 +122,8 @@ func execProcess(c *cli.Context, cfg *configs.Config) (*configs.Process, error) 
 		}
 		p.AdditionalGids = append(p.AdditionalGids, uint32(n))
 	}
-	if caps := c.StringSlice("cap"); len(caps) > 0 && p.Capabilities != nil {
-		cp := *p.Capabilities
-		cp.Bounding = append(append([]string{}, cp.Bounding...), caps...)
-		cp.Effective = append(append([]string{}, cp.Effective...), caps...)
-		cp.Permitted = append(append([]string{}, cp.Permitted...), caps...)
-		p.Capabilities = &cp
+	if err := addExecCaps(&p, c.StringSlice("cap")); err != nil {
+		return nil, err
 	}
 	if c.Bool("no-new-privs") {
 		p.NoNewPrivileges = true
@@ -147,5 +145,36 @@ func parseUser(u string, p *configs.Process) error {
 		}
 		p.GID = uint32(g)
 	}
+	return nil
+}
+
+// addExecCaps is exec --cap: each capability joins the bounding, effective
+// and permitted sets and, as runc does, the ambient set when the process's
+// inheritable set has it (the kernel keeps an ambient capability only
+// then); otherwise a warning says it is not ambient. A process without
+// capability sets has nothing to add to: an error.
+func addExecCaps(p *configs.Process, caps []string) error {
+	if len(caps) == 0 {
+		return nil
+	}
+	if p.Capabilities == nil {
+		return errors.New("exec --cap: the container's process has no capability sets to add to")
+	}
+	cp := *p.Capabilities
+	cp.Bounding = slices.Clone(cp.Bounding)
+	cp.Effective = slices.Clone(cp.Effective)
+	cp.Permitted = slices.Clone(cp.Permitted)
+	cp.Ambient = slices.Clone(cp.Ambient)
+	for _, name := range specconv.KnownCapabilities(caps) {
+		cp.Bounding = append(cp.Bounding, name)
+		cp.Effective = append(cp.Effective, name)
+		cp.Permitted = append(cp.Permitted, name)
+		if slices.Contains(cp.Inheritable, name) {
+			cp.Ambient = append(cp.Ambient, name)
+		} else {
+			logrus.Warnf("exec --cap %s: not in the process's inheritable set, so not raised in its ambient set", name)
+		}
+	}
+	p.Capabilities = &cp
 	return nil
 }

@@ -156,8 +156,8 @@ static void join_all(struct join *js, int n)
 			if (is_user(&js[i]) != (pass == (user_first ? 0 : 1)))
 				continue;
 			if (setns(js[i].fd, ns_flag(js[i].type)) < 0)
-				fail(errno, errno == EINVAL ? "join %s namespace (is the path a %s namespace?)"
-							    : "join %s namespace", js[i].type, js[i].type);
+				fail(errno, errno == EINVAL ? "join %s namespace (a path of another namespace type?)"
+							    : "join %s namespace", js[i].type);
 			close(js[i].fd);
 		}
 	}
