@@ -1,0 +1,124 @@
+package integration
+
+// Hooks and capabilities as runc and the runtime-spec have them (issue 15;
+// runtime-tools poststart_fail, poststop_fail, process_capabilities_fail).
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// TestPoststartPoststopFailureRunsTheRest: a failing poststart or
+// poststop hook is a warning naming its kind and index ("error running
+// poststart hook #0", runc's phrase) and the hooks after it still run
+// (runtime-spec lifecycle: "the remaining hooks and lifecycle continue as
+// if the hook had succeeded"; crun does so; runc 1.1.5 fails `start`
+// instead, current runc too: here tekapo follows the spec, as it did for
+// the first hook already). Before, the second hook never ran.
+func TestPoststartPoststopFailureRunsTheRest(t *testing.T) {
+	e := newEnv(t)
+	s := e.spec("rest", "true")
+	dir := hookDir(t, s, map[string]string{"fail.sh": failHook, "record.sh": recordHook})
+	s.Hooks = &specs.Hooks{}
+	for _, h := range []struct {
+		name string
+		list *[]specs.Hook
+	}{{"poststart", &s.Hooks.Poststart}, {"poststop", &s.Hooks.Poststop}} {
+		*h.list = []specs.Hook{
+			{Path: filepath.Join(dir, "fail.sh"), Args: []string{"fail.sh", h.name}},
+			{Path: filepath.Join(dir, "record.sh"), Args: []string{"record.sh", h.name, dir}},
+		}
+	}
+	r := e.run("rest", s)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, name := range []string{"poststart", "poststop"} {
+		if !strings.Contains(r.stderr, "error running "+name+" hook #0") || !strings.Contains(r.stderr, "boom-"+name) {
+			t.Errorf("no warning naming %s hook #0: %q", name, r.stderr)
+		}
+	}
+	order, _ := os.ReadFile(filepath.Join(dir, "order"))
+	if got := strings.Fields(string(order)); strings.Join(got, " ") != "poststart poststop" {
+		t.Errorf("hooks after the failing one: want poststart and poststop to run, got %q", got)
+	}
+}
+
+// capMask reads a mask (CapBnd, CapAmb, ...) printed from /proc/self/status.
+func capMask(t *testing.T, out, field string) uint64 {
+	t.Helper()
+	for _, l := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(l, field+":"); ok {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("no %s in %q", field, out)
+	return 0
+}
+
+// TestUnknownCapabilityIgnored: an unknown capability name is a warning
+// and otherwise ignored (runc 1.1.5 and current runc: "ignoring unknown or
+// unavailable capabilities: [CAP_TEST]"; runtime-spec 1.1: MUST be logged
+// as a warning, SHOULD NOT fail). Before, tekapo refused the config. The
+// runtime-tools program process_capabilities_fail expects the refusal of
+// runtime-spec 1.0: see tests/conformance/README.md.
+func TestUnknownCapabilityIgnored(t *testing.T) {
+	e := newEnv(t)
+	s := e.spec("unkcap", "grep", "CapBnd", "/proc/self/status")
+	s.Process.Capabilities.Bounding = append(s.Process.Capabilities.Bounding, "CAP_TEST")
+	r := e.run("unkcap", s)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "ignoring unknown or unavailable capabilities: [CAP_TEST]") {
+		t.Errorf("no warning: %q", r.stderr)
+	}
+	// CAP_AUDIT_WRITE(29), CAP_KILL(5), CAP_NET_BIND_SERVICE(10): the rest.
+	if got := capMask(t, r.stdout, "CapBnd"); got != 1<<29|1<<5|1<<10 {
+		t.Errorf("bounding set %#x, want the known ones only", got)
+	}
+}
+
+// TestExecCapAmbient: exec --cap raises the capability in the bounding,
+// effective and permitted sets, and in the ambient set when the process's
+// inheritable set allows it, as current runc does (runc 1.1.5 never
+// touches the ambient set: there tekapo follows current runc). An unknown
+// name is warned about and ignored like one in config.json.
+func TestExecCapAmbient(t *testing.T) {
+	e := newEnv(t)
+	s := e.spec("ambcap", "sleep", "60")
+	c := s.Process.Capabilities
+	c.Inheritable = []string{"CAP_NET_ADMIN"} // the kernel wants it bounded and permitted too
+	c.Bounding, c.Permitted = append(c.Bounding, "CAP_NET_ADMIN"), append(c.Permitted, "CAP_NET_ADMIN")
+	e.write(s)
+	e.ok("run", "-d", "ambcap")
+	defer e.tekapo("delete", "--force", "ambcap")
+	r := e.tekapo("exec", "--cap", "CAP_NET_ADMIN", "--cap", "CAP_SYS_ADMIN", "--cap", "CAP_TEST", "ambcap", "grep", "Cap", "/proc/self/status")
+	if r.code != 0 {
+		t.Fatalf("exec: exit %d: %s", r.code, r.stderr)
+	}
+	const netAdmin, sysAdmin = 1 << 12, 1 << 21
+	if eff := capMask(t, r.stdout, "CapEff"); eff&(netAdmin|sysAdmin) != netAdmin|sysAdmin {
+		// (CAP_NET_ADMIN is not in the config's effective set: --cap put it there)
+		t.Errorf("effective %#x lacks the --cap ones", eff)
+	}
+	amb := capMask(t, r.stdout, "CapAmb")
+	if amb&netAdmin == 0 || amb&sysAdmin != 0 {
+		t.Errorf("ambient %#x: want CAP_NET_ADMIN (inheritable) and not CAP_SYS_ADMIN", amb)
+	}
+	for _, w := range []string{"ignoring unknown or unavailable capabilities: [CAP_TEST]", "CAP_SYS_ADMIN: not in the process's inheritable set"} {
+		if !strings.Contains(r.stderr, w) {
+			t.Errorf("no warning %q: %q", w, r.stderr)
+		}
+	}
+	e.ok("delete", "--force", "ambcap")
+}
