@@ -26,6 +26,7 @@ func convertProcess(c *configs.Config, p *specs.Process, linux *specs.Linux) err
 	}
 	proc.Personality = linux.Personality
 	proc.Seccomp = linux.Seccomp
+	DropUngrantable(c, proc)
 	c.Process = proc
 	return nil
 }

@@ -98,6 +98,7 @@ func execProcess(c *cli.Context, cfg *configs.Config) (*configs.Process, error) 
 		}
 		p.Seccomp = cfg.Process.Seccomp
 		p.Personality = cfg.Process.Personality
+		specconv.DropUngrantable(cfg, p)
 		return p, nil
 	}
 	if c.NArg() < 2 {
@@ -125,6 +126,7 @@ func execProcess(c *cli.Context, cfg *configs.Config) (*configs.Process, error) 
 	if err := addExecCaps(&p, c.StringSlice("cap")); err != nil {
 		return nil, err
 	}
+	specconv.DropUngrantable(cfg, &p)
 	if c.Bool("no-new-privs") {
 		p.NoNewPrivileges = true
 	}
