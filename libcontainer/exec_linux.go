@@ -1,12 +1,10 @@
 package libcontainer
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -49,7 +47,7 @@ func prepareExec(ic *initConfig) (*execProcess, error) {
 	if wd, err := os.Getwd(); err != nil || !strings.HasPrefix(wd, "/") {
 		return nil, fmt.Errorf("current working directory is outside of container mount namespace root -- possible container breakout detected")
 	}
-	env := withHome(p.Env, p.UID)
+	env := processEnv(p.Env, p.UID) // env_linux.go
 	if len(p.Args) == 0 {
 		return nil, errors.New("process args must not be empty")
 	}
@@ -140,28 +138,6 @@ func checkExecutable(p string) error {
 		return errors.New("permission denied")
 	}
 	return nil
-}
-
-// withHome adds HOME from the container's /etc/passwd when env lacks it.
-func withHome(env []string, uid uint32) []string {
-	for _, kv := range env {
-		if strings.HasPrefix(kv, "HOME=") {
-			return env
-		}
-	}
-	home := "/"
-	if f, err := os.Open("/etc/passwd"); err == nil {
-		s := bufio.NewScanner(f)
-		for s.Scan() {
-			fields := strings.Split(s.Text(), ":")
-			if len(fields) >= 6 && fields[2] == strconv.Itoa(int(uid)) {
-				home = fields[5]
-				break
-			}
-		}
-		f.Close()
-	}
-	return append(env, "HOME="+home)
 }
 
 func setRlimits(rl []configs.Rlimit) error {

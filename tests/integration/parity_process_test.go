@@ -6,8 +6,10 @@ package integration
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -121,4 +123,64 @@ func TestExecCapAmbient(t *testing.T) {
 		}
 	}
 	e.ok("delete", "--force", "ambcap")
+}
+
+// TestProcessEnvAsRunc: a variable given twice is passed once with its
+// last value, and HOME unset or empty comes from the container's
+// /etc/passwd for the process's user, "/" without an entry (runc 1.1.5
+// and current runc). Before, both FOO lines reached the process and an
+// empty HOME stayed empty.
+func TestProcessEnvAsRunc(t *testing.T) {
+	e := newEnv(t)
+	s := e.spec("env", "env")
+	s.Process.Env = []string{"PATH=/bin", "FOO=1", "HOME=", "FOO=2"}
+	s.Process.User.UID, s.Process.User.GID = 1000, 1000
+	r := e.run("env", s)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	env := strings.Fields(r.stdout)
+	if n := strings.Count(r.stdout, "FOO="); n != 1 || !slices.Contains(env, "FOO=2") {
+		t.Errorf("FOO given twice: want FOO=2 once, got %q", env)
+	}
+	if !slices.Contains(env, "HOME=/home/user") {
+		t.Errorf("empty HOME for uid 1000: want /home/user from /etc/passwd, got %q", env)
+	}
+	s.Process.Env = []string{"PATH=/bin"}
+	s.Process.User.UID = 4242
+	if r = e.run("env", s); r.code != 0 || !slices.Contains(strings.Fields(r.stdout), "HOME=/") {
+		t.Errorf("uid without a passwd entry: want HOME=/, got exit %d %q %s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestPasswdIsContainerControlled: the container's /etc/passwd is read
+// by init through openat2 confined to the root, never following a magic
+// link and reading only a regular file. A FIFO there made init block in
+// open(2) forever before (the run hung); a /proc/self/fd link was
+// followed. Now both give HOME=/.
+func TestPasswdIsContainerControlled(t *testing.T) {
+	for name, mk := range map[string]func(string) error{
+		"fifo":      func(p string) error { return syscall.Mkfifo(p, 0o644) },
+		"magiclink": func(p string) error { return os.Symlink("/proc/self/fd/0", p) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			root := filepath.Join(t.TempDir(), "rootfs")
+			if err := MakeBusyboxRootfs(root); err != nil {
+				t.Fatal(err)
+			}
+			passwd := filepath.Join(root, "etc/passwd")
+			os.Remove(passwd)
+			if err := mk(passwd); err != nil {
+				t.Fatal(err)
+			}
+			s := e.spec("pw", "sh", "-c", "echo $HOME")
+			s.Root = &specs.Root{Path: root, Readonly: true}
+			s.Process.Env = []string{"PATH=/bin"}
+			r := e.run("pw", s)
+			if r.code != 0 || strings.TrimSpace(r.stdout) != "/" {
+				t.Errorf("want HOME=/, got exit %d %q %s", r.code, r.stdout, r.stderr)
+			}
+		})
+	}
 }
