@@ -156,12 +156,19 @@ func TestProcessEnvAsRunc(t *testing.T) {
 // TestPasswdIsContainerControlled: the container's /etc/passwd is read
 // by init through openat2 confined to the root, never following a magic
 // link and reading only a regular file. A FIFO there made init block in
-// open(2) forever before (the run hung); a /proc/self/fd link was
-// followed. Now both give HOME=/.
+// open(2) forever before (the run hung); a link through /proc/self/cwd
+// (a magic link) was followed to the file it names (HOME=/magic). Now
+// both give HOME=/.
 func TestPasswdIsContainerControlled(t *testing.T) {
 	for name, mk := range map[string]func(string) error{
 		"fifo":      func(p string) error { return syscall.Mkfifo(p, 0o644) },
-		"magiclink": func(p string) error { return os.Symlink("/proc/self/fd/0", p) },
+		"magiclink": func(p string) error {
+			fake := filepath.Join(filepath.Dir(filepath.Dir(p)), "tmp/fakepasswd")
+			if err := os.WriteFile(fake, []byte("root:x:0:0:root:/magic:/bin/sh\n"), 0o644); err != nil {
+				return err
+			}
+			return os.Symlink("/proc/self/cwd/fakepasswd", p) // init's cwd: the process's, /tmp
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t)
@@ -177,6 +184,7 @@ func TestPasswdIsContainerControlled(t *testing.T) {
 			s := e.spec("pw", "sh", "-c", "echo $HOME")
 			s.Root = &specs.Root{Path: root, Readonly: true}
 			s.Process.Env = []string{"PATH=/bin"}
+			s.Process.Cwd = "/tmp"
 			r := e.run("pw", s)
 			if r.code != 0 || strings.TrimSpace(r.stdout) != "/" {
 				t.Errorf("want HOME=/, got exit %d %q %s", r.code, r.stdout, r.stderr)
