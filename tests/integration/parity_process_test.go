@@ -161,7 +161,7 @@ func TestProcessEnvAsRunc(t *testing.T) {
 // both give HOME=/.
 func TestPasswdIsContainerControlled(t *testing.T) {
 	for name, mk := range map[string]func(string) error{
-		"fifo":      func(p string) error { return syscall.Mkfifo(p, 0o644) },
+		"fifo": func(p string) error { return syscall.Mkfifo(p, 0o644) },
 		"magiclink": func(p string) error {
 			fake := filepath.Join(filepath.Dir(filepath.Dir(p)), "tmp/fakepasswd")
 			if err := os.WriteFile(fake, []byte("root:x:0:0:root:/magic:/bin/sh\n"), 0o644); err != nil {
