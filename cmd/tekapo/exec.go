@@ -36,7 +36,23 @@ var execCommand = &cli.Command{
 		&cli.BoolFlag{Name: "no-new-privs", Usage: "set no_new_privs"},
 		&cli.BoolFlag{Name: "ignore-paused", Usage: "exec even if the container is paused"},
 	},
+	// Setup failures exit 255 with "exec failed: ...", as runc's exec
+	// (1.1.5 and current): 1..254 are the process's own statuses.
 	Action: func(c *cli.Context) error {
+		if _, err := argID(c); err != nil {
+			return err // a usage error: 1, as runc's checkArgs
+		}
+		err := execAction(c)
+		var ec cli.ExitCoder
+		if err == nil || errors.As(err, &ec) {
+			return err
+		}
+		return cli.Exit(fmt.Sprintf("exec failed: %v", err), 255)
+	},
+}
+
+func execAction(c *cli.Context) error {
+	{
 		id, err := argID(c)
 		if err != nil {
 			return err
@@ -77,7 +93,7 @@ var execCommand = &cli.Command{
 		status := waitForwarding(pid, sigs)
 		tty.finish()
 		return cli.Exit("", status)
-	},
+	}
 }
 
 // execProcess builds the process from --process, or from the container's

@@ -45,6 +45,10 @@ func main() {
 		if errors.As(err, &ec) && ec.Error() == "" {
 			os.Exit(ec.ExitCode())
 		}
+		if errors.As(err, &ec) { // a message and its own status (exec: 255)
+			logError(err)
+			os.Exit(ec.ExitCode())
+		}
 		fatal(err)
 	}
 }
@@ -96,9 +100,13 @@ var logToFile bool
 // fatal logs err as one error line (also to stderr when logging to a
 // file, so a person at the terminal sees it) and exits 1.
 func fatal(err error) {
+	logError(err)
+	os.Exit(1)
+}
+
+func logError(err error) {
 	logrus.Error(err)
 	if logToFile {
 		fmt.Fprintln(os.Stderr, err)
 	}
-	os.Exit(1)
 }

@@ -1,0 +1,63 @@
+package integration
+
+// Exit codes and CLI behaviour as runc's (issue 15).
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestExecSetupFailureExits255: exec's own failures (no such container,
+// a paused one, a pid file in a missing directory, a missing executable)
+// exit 255 with "exec failed: ...", as runc 1.1.5 and current runc do, so
+// that they are told from the process's status; a usage error stays 1.
+// Before, they exited 1, like a process that returned 1.
+func TestExecSetupFailureExits255(t *testing.T) {
+	e := newEnv(t)
+	e.write(e.spec("ex255", "sleep", "60"))
+	e.ok("run", "-d", "ex255")
+	defer e.tekapo("delete", "--force", "ex255")
+	for _, c := range []struct {
+		name string
+		args []string
+	}{
+		{"no such container", []string{"exec", "nosuch", "true"}},
+		{"pid file directory missing", []string{"exec", "--pid-file", "/nonexistent-dir/p", "ex255", "true"}},
+		{"missing executable", []string{"exec", "ex255", "/no/such/binary"}},
+	} {
+		r := e.tekapo(c.args...)
+		if r.code != 255 || !strings.Contains(r.stderr, "exec failed: ") {
+			t.Errorf("%s: want exit 255 and \"exec failed: \", got %d: %s", c.name, r.code, r.stderr)
+		}
+	}
+	e.ok("pause", "ex255")
+	if r := e.tekapo("exec", "ex255", "true"); r.code != 255 || !strings.Contains(r.stderr, "paused") {
+		t.Errorf("paused: want exit 255, got %d: %s", r.code, r.stderr)
+	}
+	e.ok("resume", "ex255")
+	if r := e.tekapo("exec", "ex255", "sh", "-c", "exit 7"); r.code != 7 {
+		t.Errorf("the process's own status: got %d, want 7", r.code)
+	}
+	if r := e.tekapo("exec"); r.code != 1 {
+		t.Errorf("usage error: got %d, want 1", r.code)
+	}
+	e.ok("delete", "--force", "ex255")
+}
+
+// TestListMissingRoot: `list` with a --root that does not exist fails,
+// as current runc's does ("Report other errors, including non-existent
+// custom --root"); runc 1.1.5 created the directory and listed nothing,
+// and so did tekapo (it left the directory behind).
+func TestListMissingRoot(t *testing.T) {
+	e := newEnv(t)
+	missing := filepath.Join(t.TempDir(), "no-such-root")
+	r := e.tekapo("--root", missing, "list")
+	if r.code == 0 || !strings.Contains(r.stderr, "no such file or directory") {
+		t.Errorf("want an error, got exit %d: %q %s", r.code, r.stdout, r.stderr)
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Errorf("list created %s", missing)
+	}
+}
