@@ -35,13 +35,13 @@ func runtimeFeatures() *features.Features {
 		Hooks:         specconv.HookNames(),
 		MountOptions:  mountOptions(),
 		Linux: &features.Linux{
-			Namespaces:      libcontainer.Namespaces(),
-			Capabilities:    capabilities.Known(),
-			Cgroup:          cgroupFeatures(),
-			Seccomp:         seccompFeatures(),
-			Apparmor:        &features.Apparmor{Enabled: ptr(libcontainer.AppArmorEnabled())},
-			Selinux:         &features.Selinux{Enabled: ptr(libcontainer.SELinuxEnabled())},
-			IntelRdt:        &features.IntelRdt{Enabled: ptr(false)},
+			Namespaces:   libcontainer.Namespaces(),
+			Capabilities: capabilities.Known(),
+			Cgroup:       cgroupFeatures(),
+			Seccomp:      seccompFeatures(),
+			Apparmor:     &features.Apparmor{Enabled: ptr(libcontainer.AppArmorEnabled())},
+			Selinux:      &features.Selinux{Enabled: ptr(libcontainer.SELinuxEnabled())},
+			IntelRdt:     &features.IntelRdt{Enabled: ptr(false)},
 			// idmap/ridmap mounts and linux.netDevices are implemented
 			// (libcontainer/idmap_linux.go, network_linux.go).
 			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: ptr(true)}},
