@@ -61,3 +61,23 @@ func TestListMissingRoot(t *testing.T) {
 		t.Errorf("list created %s", missing)
 	}
 }
+
+// TestGlobalRootlessFlag: runc's global --rootless true|false|auto is
+// accepted; auto (the default) and false run a root container as usual;
+// a bad value is an error; true as real root is refused (tekapo's rootless
+// cgroup manager would drop the device rules: runc keeps them, so tekapo
+// says no rather than weaken the container). Before, the flag did not exist.
+func TestGlobalRootlessFlag(t *testing.T) {
+	e := newEnv(t)
+	e.write(e.spec("rl", "true"))
+	for _, v := range []string{"auto", "false"} {
+		if r := e.tekapo("--rootless", v, "run", "rl"); r.code != 0 {
+			t.Errorf("--rootless %s: exit %d: %s", v, r.code, r.stderr)
+		}
+	}
+	e.expectError(`invalid --rootless "maybe"`, "--rootless", "maybe", "run", "rl")
+	e.expectError("--rootless=true as root", "--rootless", "true", "run", "rl")
+	if out := e.ok("--help"); !strings.Contains(out, "--rootless") || !strings.Contains(out, "systemd-cgroup    refused") {
+		t.Errorf("help does not describe --rootless and --systemd-cgroup as they are: %s", out)
+	}
+}
