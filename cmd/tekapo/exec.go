@@ -35,6 +35,8 @@ var execCommand = &cli.Command{
 		&cli.StringSliceFlag{Name: "cap", Aliases: []string{"c"}, Usage: "add a capability"},
 		&cli.BoolFlag{Name: "no-new-privs", Usage: "set no_new_privs"},
 		&cli.BoolFlag{Name: "ignore-paused", Usage: "exec even if the container is paused"},
+		&cli.StringFlag{Name: "apparmor", Usage: "AppArmor profile for the process (refused without AppArmor)"},
+		&cli.StringFlag{Name: "process-label", Usage: "SELinux label for the process (refused without SELinux)"},
 	},
 	// Setup failures exit 255 with "exec failed: ...", as runc's exec
 	// (1.1.5 and current): 1..254 are the process's own statuses.
@@ -115,6 +117,17 @@ func execProcess(c *cli.Context, cfg *configs.Config) (*configs.Process, error) 
 		p.Seccomp = cfg.Process.Seccomp
 		p.Personality = cfg.Process.Personality
 		specconv.DropUngrantable(cfg, p)
+		// runc 1.1.5 and current runc take the file as it is and ignore
+		// these flags silently; tekapo does the same but says so.
+		var ignored []string
+		for _, f := range []string{"tty", "cwd", "env", "user", "additional-gids", "cap", "no-new-privs", "apparmor", "process-label"} {
+			if c.IsSet(f) {
+				ignored = append(ignored, "--"+f)
+			}
+		}
+		if len(ignored) > 0 {
+			logrus.Warnf("exec --process: %s ignored, the process file is used as it is (as runc does)", strings.Join(ignored, ", "))
+		}
 		return p, nil
 	}
 	if c.NArg() < 2 {
@@ -140,6 +153,9 @@ func execProcess(c *cli.Context, cfg *configs.Config) (*configs.Process, error) 
 		p.AdditionalGids = append(p.AdditionalGids, uint32(n))
 	}
 	if err := addExecCaps(&p, c.StringSlice("cap")); err != nil {
+		return nil, err
+	}
+	if err := execLSMFlags(c, &p); err != nil {
 		return nil, err
 	}
 	specconv.DropUngrantable(cfg, &p)
@@ -194,5 +210,24 @@ func addExecCaps(p *configs.Process, caps []string) error {
 		}
 	}
 	p.Capabilities = &cp
+	return nil
+}
+
+// execLSMFlags is exec --apparmor and --process-label, as runc's: the
+// process's profile and label; on a host without the LSM they are refused
+// up front with one clear line (runc's words for SELinux), not dropped.
+func execLSMFlags(c *cli.Context, p *configs.Process) error {
+	if v := c.String("apparmor"); v != "" {
+		if !libcontainer.AppArmorEnabled() {
+			return fmt.Errorf("exec --apparmor %s: apparmor profile specified but AppArmor is not enabled on this system", v)
+		}
+		p.ApparmorProfile = v
+	}
+	if v := c.String("process-label"); v != "" {
+		if !libcontainer.SELinuxEnabled() {
+			return fmt.Errorf("exec --process-label %s: selinux label is specified, but selinux is disabled or not supported", v)
+		}
+		p.SelinuxLabel = v
+	}
 	return nil
 }

@@ -81,3 +81,32 @@ func TestGlobalRootlessFlag(t *testing.T) {
 		t.Errorf("help does not describe --rootless and --systemd-cgroup as they are: %s", out)
 	}
 }
+
+// TestExecProcessFileWinsOverFlags: with --process, the file is the
+// process: --cwd and -e do not change it (runc 1.1.5 and current runc:
+// the file is used as it is), and tekapo warns that they were ignored.
+// Also exec --apparmor / --process-label: refused in one line on a host
+// without the LSM (this one), not silently dropped; before, neither
+// flag existed.
+func TestExecProcessFileWinsOverFlags(t *testing.T) {
+	e := newEnv(t)
+	e.write(e.spec("pf", "sleep", "60"))
+	e.ok("run", "-d", "pf")
+	defer e.tekapo("delete", "--force", "pf")
+	proc := filepath.Join(t.TempDir(), "process.json")
+	os.WriteFile(proc, []byte(`{"args":["sh","-c","pwd; echo $FOO"],"cwd":"/","env":["PATH=/bin","FOO=file"]}`), 0o644)
+	r := e.tekapo("exec", "--process", proc, "--cwd", "/tmp", "-e", "FOO=flag", "pf")
+	if r.code != 0 || r.stdout != "/\nfile\n" {
+		t.Errorf("want the file's cwd and env, got exit %d %q %s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "--cwd, --env ignored") {
+		t.Errorf("no warning about the ignored flags: %q", r.stderr)
+	}
+	if !appArmorEnabled() {
+		e.expectError("AppArmor is not enabled", "exec", "--apparmor", "unconfined", "pf", "true")
+	}
+	if !seLinuxEnabled() {
+		e.expectError("selinux is disabled or not supported", "exec", "--process-label", "system_u:system_r:container_t:s0", "pf", "true")
+	}
+	e.ok("delete", "--force", "pf")
+}
