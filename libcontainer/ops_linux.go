@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tekapo/tekapo/libcontainer/cgroups"
+	"github.com/tekapo/tekapo/libcontainer/configs"
 )
 
 // Load opens an existing container and locks it until Close.
@@ -141,6 +142,12 @@ func (c *Container) Signal(sig unix.Signal, all bool) error {
 	s := c.Status()
 	if s == Stopped {
 		return fmt.Errorf("container %s is not running", c.State.ID)
+	}
+	// parity: in a pid namespace of its own, SIGKILL to init kills every
+	// process of it; sharing the host's, it would leave the others
+	// running: kill them all, as current runc does (1.1.5 did not).
+	if sig == unix.SIGKILL && !c.State.Config.HasNew(configs.NEWPID) {
+		all = true
 	}
 	if !all {
 		return unix.Kill(c.State.InitPid, sig)

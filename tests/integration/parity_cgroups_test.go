@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 func readCg(t *testing.T, path string) string {
@@ -92,4 +95,33 @@ func TestUpdateFlagsReadBack(t *testing.T) {
 	check("cpu", "cpu.rt_period_us", "40000")
 	check("cpu", "cpu.rt_runtime_us", "3000")
 	e.ok("delete", "--force", "upflags")
+}
+
+// TestKillHostPidNamespaceKillsAll: without a pid namespace of its own,
+// `kill ID KILL` kills every process of the container's cgroup, not only
+// init (whose death would otherwise leave its children running on the
+// host): current runc does so (runc 1.1.5 only killed init). Before,
+// the two background sleeps survived init.
+func TestKillHostPidNamespaceKillsAll(t *testing.T) {
+	e := newEnv(t)
+	s := e.spec("hostpid", "sh", "-c", "sleep 100 & sleep 100 & wait")
+	var ns []specs.LinuxNamespace
+	for _, n := range s.Linux.Namespaces {
+		if n.Type != specs.PIDNamespace {
+			ns = append(ns, n)
+		}
+	}
+	s.Linux.Namespaces = ns
+	e.write(s)
+	e.ok("run", "-d", "hostpid")
+	defer e.tekapo("delete", "--force", "hostpid")
+	if !waitFor(5*time.Second, func() bool { return len(processesIn(e.cg)) == 3 }) {
+		t.Fatalf("want init and two sleeps, got %v", processesIn(e.cg))
+	}
+	e.ok("kill", "hostpid", "KILL")
+	if !waitFor(5*time.Second, func() bool { return len(processesIn(e.cg)) == 0 }) {
+		t.Errorf("processes left after kill KILL: %v", comms(processesIn(e.cg)))
+	}
+	e.waitStatus("hostpid", "stopped")
+	e.ok("delete", "hostpid")
 }
