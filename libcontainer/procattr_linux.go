@@ -127,9 +127,21 @@ func setInitialAffinity(p *configs.Process) error {
 	return setAffinity("initial", p.ExecCPUAffinity.Initial)
 }
 
-// setFinalAffinity runs after init joined the container's cgroup.
+// setFinalAffinity runs after init joined the container's cgroup. Without
+// execCPUAffinity.final the process gets every CPU of its cgroup's cpuset
+// rather than the affinity it inherited from the caller (`taskset -c 0
+// tekapo run` would pin the container to CPU 0), as current runc does
+// (runc 1.1.5 kept the inherited mask): asking for every CPU, the kernel
+// keeps those the cpuset allows.
 func setFinalAffinity(p *configs.Process) error {
 	if p.ExecCPUAffinity == nil || p.ExecCPUAffinity.Final == "" {
+		var all unix.CPUSet
+		for i := 0; i < len(all)*64; i++ {
+			all.Set(i)
+		}
+		if err := unix.SchedSetaffinity(0, &all); err != nil {
+			return fmt.Errorf("reset the CPU affinity to the cgroup's cpuset: %w", err)
+		}
 		return nil
 	}
 	return setAffinity("final", p.ExecCPUAffinity.Final)

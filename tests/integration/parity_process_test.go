@@ -5,7 +5,9 @@ package integration
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -190,5 +192,44 @@ func TestPasswdIsContainerControlled(t *testing.T) {
 				t.Errorf("want HOME=/, got exit %d %q %s", r.code, r.stdout, r.stderr)
 			}
 		})
+	}
+}
+
+// TestCPUAffinityResetToCpuset: a container's process gets the CPUs of
+// its cgroup's cpuset, not the affinity of the tekapo that started it
+// (`taskset -c 0 tekapo run`), unless execCPUAffinity.final says
+// otherwise: current runc (runc 1.1.5 kept the caller's mask: "0" here).
+func TestCPUAffinityResetToCpuset(t *testing.T) {
+	if runtime.NumCPU() < 2 {
+		t.Skip("needs 2 CPUs")
+	}
+	if _, err := exec.LookPath("taskset"); err != nil {
+		t.Skip("no taskset")
+	}
+	e := newEnv(t)
+	run := func(s *specs.Spec) string {
+		t.Helper()
+		e.write(s)
+		cmd := exec.Command("taskset", "-c", "0", tekapo, "--root", e.root, "run", "aff")
+		cmd.Dir = e.bundle
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(string(out)), "Cpus_allowed_list:"))
+	}
+	s := e.spec("aff", "grep", "Cpus_allowed_list", "/proc/self/status")
+	s.Linux.Resources.CPU = &specs.LinuxCPU{Cpus: "0-1"}
+	if got := run(s); got != "0-1" {
+		t.Errorf("caller pinned to CPU 0, cpuset 0-1: got %q, want 0-1", got)
+	}
+	s.Linux.Resources.CPU.Cpus = "1"
+	if got := run(s); got != "1" {
+		t.Errorf("cpuset 1: got %q", got)
+	}
+	s.Linux.Resources.CPU.Cpus = "0-1"
+	s.Process.ExecCPUAffinity = &specs.CPUAffinity{Final: "0"}
+	if got := run(s); got != "0" {
+		t.Errorf("execCPUAffinity.final 0: got %q", got)
 	}
 }
