@@ -33,7 +33,10 @@
  * Keys: oom=N (oom_score_adj, set before a user ns makes it impossible);
  * join=TYPE:PATH (setns, TYPE as in config.json); clone=FLAGS (CLONE_NEW*
  * to create, decimal; cgroup is left to B, after it joined its cgroup);
- * timens=TEXT (written to /proc/self/timens_offsets).
+ * timens=TEXT (written to /proc/self/timens_offsets right after the time
+ * namespace is made: with a new user namespace, as soon as the maps are
+ * written and before A becomes its root; with a joined one, before A
+ * becomes its root; else with the other namespaces).
  * Integers are native-endian. B starts only once A has sent 'P'.
  */
 #define _GNU_SOURCE
@@ -112,6 +115,16 @@ static void write_file(const char *path, const char *data)
 	if (write(fd, data, n) != (ssize_t)n)
 		fail(errno, "write %s", path);
 	close(fd);
+}
+
+/* make_timens creates the time namespace of the children and writes its
+ * offsets (possible only before any process is in it). */
+static void make_timens(const char *offsets)
+{
+	if (unshare(CLONE_NEWTIME) < 0)
+		fail(errno, "create time namespace");
+	if (offsets && *offsets)
+		write_file("/proc/self/timens_offsets", offsets);
 }
 
 struct join {
@@ -197,6 +210,19 @@ static void bootstrap(void)
 		}
 	}
 	join_all(js, njoin);
+	int joined_user = 0;
+	for (int i = 0; i < njoin; i++)
+		joined_user |= is_user(&js[i]);
+	/* A new time namespace gets its offsets while /proc/self/timens_offsets
+	 * can still be opened: before we become the (mapped) root of a user
+	 * namespace, whose uid is not the non-dumpable /proc/self's owner
+	 * (EACCES). Writing needs CAP_SYS_TIME in the namespace owning the time
+	 * namespace: the user namespace we are in by then, where we have it. */
+	int timens_done = 0;
+	if ((clone_flags & CLONE_NEWTIME) && joined_user && !(clone_flags & CLONE_NEWUSER)) {
+		make_timens(timens);
+		timens_done = 1;
+	}
 	/* In a joined user namespace (exec, or a config's user namespace path),
 	 * be its root too: the ids kept from outside are unmapped there, and
 	 * files made with unmapped ids (a terminal) cannot be chowned. */
@@ -217,17 +243,21 @@ static void bootstrap(void)
 		write_all(&c, 1);
 		if (read_all(&c, 1) < 0 || c != 'u')
 			fail(-1, "wait for id mappings");
+		if (clone_flags & CLONE_NEWTIME) { /* still dumpable, or still host root */
+			make_timens(timens);
+			timens_done = 1;
+		}
 		if (unpriv && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 			fail(errno, "set non-dumpable");
 		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 			fail(errno, "become root in the user namespace (is 0 mapped?)");
 		setgroups(0, NULL); /* denied when setgroups is "deny": fine */
 	}
-	int rest = clone_flags & ~(CLONE_NEWUSER | CLONE_NEWCGROUP);
+	int rest = clone_flags & ~(CLONE_NEWUSER | CLONE_NEWCGROUP | CLONE_NEWTIME);
 	if (rest && unshare(rest) < 0)
 		fail(errno, "create namespaces (flags %#x)", rest);
-	if (timens && *timens)
-		write_file("/proc/self/timens_offsets", timens);
+	if ((clone_flags & CLONE_NEWTIME) && !timens_done)
+		make_timens(timens);
 
 	int gate[2];
 	if (pipe2(gate, O_CLOEXEC) < 0)
