@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -17,7 +18,7 @@ import (
 // calls it after it joined the container's cgroup, with the container's
 // /proc mounted, before it drops capabilities.
 func applyProcAttrs(p *configs.Process) error {
-	steps := []func(*configs.Process) error{setPersonality, setIOPriority, setScheduler, setFinalAffinity, setLSMLabels}
+	steps := []func(*configs.Process) error{setPersonality, setIOPriority, setScheduler, setFinalAffinity, setMemoryPolicy, setLSMLabels}
 	for _, step := range steps {
 		if err := step(p); err != nil {
 			return err
@@ -117,6 +118,27 @@ func schedAttr(s *specs.Scheduler) (*unix.SchedAttr, error) {
 		a.Flags |= bit
 	}
 	return a, nil
+}
+
+// setMemoryPolicy is linux.memoryPolicy: set_mempolicy(2) for the thread
+// that execs, which the process inherits.
+func setMemoryPolicy(p *configs.Process) error {
+	mp := p.MemoryPolicy
+	if mp == nil {
+		return nil
+	}
+	var nodes unsafe.Pointer
+	if len(mp.Nodes) > 0 {
+		nodes = unsafe.Pointer(&mp.Nodes[0])
+	}
+	if _, _, e := unix.Syscall(unix.SYS_SET_MEMPOLICY, uintptr(mp.Mode), uintptr(nodes), uintptr(mp.MaxNode)); e != 0 {
+		hint := ""
+		if e == unix.EINVAL {
+			hint = " (are the nodes online, and the mode known to this kernel?)"
+		}
+		return fmt.Errorf("linux.memoryPolicy %s: set_mempolicy: %w%s", mp.Text, e, hint)
+	}
+	return nil
 }
 
 // setInitialAffinity runs before init joins the container's cgroup.

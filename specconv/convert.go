@@ -160,8 +160,5 @@ func checkUnsupported(linux *specs.Linux) error {
 	if linux.IntelRdt != nil {
 		return errors.New("linux.intelRdt is not supported")
 	}
-	if linux.MemoryPolicy != nil {
-		return errors.New("linux.memoryPolicy is not supported")
-	}
 	return nil
 }

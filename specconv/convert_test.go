@@ -193,7 +193,4 @@ func TestUnsupported(t *testing.T) {
 	wantErr(t, "linux.intelRdt is not supported", func(s *specs.Spec) {
 		s.Linux.IntelRdt = &specs.LinuxIntelRdt{ClosID: "x"}
 	})
-	wantErr(t, "linux.memoryPolicy is not supported", func(s *specs.Spec) {
-		s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: "MPOL_BIND"}
-	})
 }

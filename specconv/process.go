@@ -26,6 +26,9 @@ func convertProcess(c *configs.Config, p *specs.Process, linux *specs.Linux) err
 	}
 	proc.Personality = linux.Personality
 	proc.Seccomp = linux.Seccomp
+	if proc.MemoryPolicy, err = convertMemoryPolicy(linux.MemoryPolicy); err != nil { // mempolicy.go
+		return err
+	}
 	DropUngrantable(c, proc)
 	c.Process = proc
 	return nil

@@ -116,6 +116,7 @@ func execProcess(c *cli.Context, cfg *configs.Config) (*configs.Process, error) 
 		}
 		p.Seccomp = cfg.Process.Seccomp
 		p.Personality = cfg.Process.Personality
+		p.MemoryPolicy = cfg.Process.MemoryPolicy
 		specconv.DropUngrantable(cfg, p)
 		// runc 1.1.5 and current runc take the file as it is and ignore
 		// these flags silently; tekapo does the same but says so.

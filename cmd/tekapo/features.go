@@ -46,6 +46,7 @@ func runtimeFeatures() *features.Features {
 			// (libcontainer/idmap_linux.go, network_linux.go).
 			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: ptr(true)}},
 			NetDevices:      &features.NetDevices{Enabled: ptr(true)},
+			MemoryPolicy:    &features.MemoryPolicy{Modes: specconv.MemoryPolicyModes(), Flags: specconv.MemoryPolicyFlags()},
 		},
 		Annotations: map[string]string{
 			"io.github.seccomp.libseccomp.version": seccomp.LibseccompVersion(),
