@@ -67,6 +67,9 @@ func Create(o *CreateOpts) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkCgroupUnused(mgr); err != nil { // parity: cgroup_check_linux.go
+		return nil, err
+	}
 	if err := mgr.Create(); err != nil {
 		return nil, err
 	}

@@ -125,3 +125,38 @@ func TestKillHostPidNamespaceKillsAll(t *testing.T) {
 	e.waitStatus("hostpid", "stopped")
 	e.ok("delete", "hostpid")
 }
+
+// TestCreateInBusyCgroupRefused: a second container in the cgroup of a
+// running one is refused with current runc's words, and the first keeps
+// running (runc 1.1.5 only warned). Before, tekapo ran both, and deleting
+// either killed the other's processes and removed the cgroup under it.
+func TestCreateInBusyCgroupRefused(t *testing.T) {
+	e := newEnv(t)
+	s := e.spec("busy1", "sleep", "60")
+	s.Linux.CgroupsPath = e.cg + "/shared"
+	e.write(s)
+	e.ok("run", "-d", "busy1")
+	defer e.tekapo("delete", "--force", "busy1")
+	e.expectError("container's cgroup is not empty: 1 process(es) found", "run", "-d", "busy2")
+	e.expectError("container's cgroup is not empty", "create", "busy3")
+	if st := e.state("busy1"); st.Status != "running" {
+		t.Errorf("busy1 is %s after the refusals", st.Status)
+	}
+	e.ok("delete", "--force", "busy1")
+	if pureV2() {
+		return
+	}
+	// An empty cgroup someone froze: refused too, left as it was.
+	frozen := filepath.Join("/sys/fs/cgroup/freezer", e.cg, "frozen")
+	if err := os.MkdirAll(frozen, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(frozen)
+	if err := os.WriteFile(filepath.Join(frozen, "freezer.state"), []byte("FROZEN"), 0); err != nil {
+		t.Fatal(err)
+	}
+	s.Linux.CgroupsPath = e.cg + "/frozen"
+	e.write(s)
+	e.expectError("container's cgroup unexpectedly frozen", "create", "busy4")
+	os.WriteFile(filepath.Join(frozen, "freezer.state"), []byte("THAWED"), 0)
+}
