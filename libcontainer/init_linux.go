@@ -124,7 +124,7 @@ func standardInit(sock syncSock, ic *initConfig) error {
 	}
 	// startContainer hooks run once start has connected, before it is
 	// answered: poststart hooks run after them.
-	start := func() error { return runStartContainerHooks(cfg.Hooks.StartContainer, ic.HookState) }
+	start := func() error { return runStartContainerHooks(cfg.Hooks.StartContainer, ic.HookState, p.env) }
 	if waiter != nil {
 		err = waiter.wait(start)
 	} else {

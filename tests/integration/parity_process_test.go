@@ -266,3 +266,25 @@ func TestMemoryPolicy(t *testing.T) {
 		t.Errorf("features memoryPolicy: %+v", f.Linux.MemoryPolicy)
 	}
 }
+
+// TestStartContainerHookGetsProcessEnv: a startContainer hook without an
+// env of its own runs with the process's environment, as runc's (init
+// has process.env as its own by then, 1.1.5 and current). Before, it ran
+// with an empty environment.
+func TestStartContainerHookGetsProcessEnv(t *testing.T) {
+	e := newEnv(t)
+	s := e.spec("schenv", "true")
+	s.Process.Env = append(s.Process.Env, "PARITY_MARK=from-process")
+	dir := hookDir(t, s, map[string]string{"record.sh": recordHook})
+	setHook(s, "startContainer", specs.Hook{Path: "/run/record.sh", Args: []string{"record.sh", "startContainer", "/run"}})
+	if r := e.run("schenv", s); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	env, err := os.ReadFile(filepath.Join(dir, "startContainer.env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(strings.Fields(string(env)), "PARITY_MARK=from-process") {
+		t.Errorf("startContainer hook env lacks process.env: %q", env)
+	}
+}
