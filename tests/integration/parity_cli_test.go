@@ -110,3 +110,21 @@ func TestExecProcessFileWinsOverFlags(t *testing.T) {
 	}
 	e.ok("delete", "--force", "pf")
 }
+
+// TestRunKeep: run --keep (current runc; not in 1.1.5) returns the
+// process's status and leaves the container stopped, its state and
+// cgroup there, until `delete` removes them.
+func TestRunKeep(t *testing.T) {
+	e := newEnv(t)
+	e.write(e.spec("keep", "sh", "-c", "exit 3"))
+	if r := e.tekapo("run", "--keep", "keep"); r.code != 3 {
+		t.Fatalf("exit %d, want 3: %s", r.code, r.stderr)
+	}
+	if st := e.state("keep"); st.Status != "stopped" {
+		t.Errorf("status %q after run --keep, want stopped", st.Status)
+	}
+	if len(cgroupDirs(e.cg)) == 0 {
+		t.Errorf("run --keep removed the cgroup")
+	}
+	e.ok("delete", "keep")
+}
