@@ -35,6 +35,7 @@ var execCommand = &cli.Command{
 		&cli.StringSliceFlag{Name: "cap", Aliases: []string{"c"}, Usage: "add a capability"},
 		&cli.BoolFlag{Name: "no-new-privs", Usage: "set no_new_privs"},
 		&cli.BoolFlag{Name: "ignore-paused", Usage: "exec even if the container is paused"},
+		&cli.StringSliceFlag{Name: "cgroup", Usage: "run the process in an existing sub-cgroup of the container's: [controller[,controller]:]path (v2: path)"},
 		&cli.StringFlag{Name: "apparmor", Usage: "AppArmor profile for the process (refused without AppArmor)"},
 		&cli.StringFlag{Name: "process-label", Usage: "SELinux label for the process (refused without SELinux)"},
 	},
@@ -72,6 +73,11 @@ func execAction(c *cli.Context) error {
 			ct.Close()
 			return errors.New("cannot allocate a terminal without --console-socket when detached")
 		}
+		sub, err := libcontainer.ParseSubCgroups(c.StringSlice("cgroup"))
+		if err != nil {
+			ct.Close()
+			return err
+		}
 		console, err := consoleSocket(c.String("console-socket"))
 		if err != nil {
 			ct.Close()
@@ -81,7 +87,7 @@ func execAction(c *cli.Context) error {
 		if !c.Bool("detach") {
 			signal.Notify(sigs)
 		}
-		opts := &libcontainer.ExecOpts{Process: p, PidFile: c.String("pid-file"), Console: console,
+		opts := &libcontainer.ExecOpts{Process: p, PidFile: c.String("pid-file"), Console: console, SubCgroups: sub,
 			PreserveFds: c.Int("preserve-fds"), IgnorePaused: c.Bool("ignore-paused"), Stdio: stdio()}
 		pid, err := ct.Exec(opts)
 		ct.Close()

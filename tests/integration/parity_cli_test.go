@@ -128,3 +128,44 @@ func TestRunKeep(t *testing.T) {
 	}
 	e.ok("delete", "keep")
 }
+
+// TestExecSubCgroup: exec --cgroup puts the process into an existing
+// sub-cgroup of the container's, for one controller ("pids:sub") or all
+// ("sub"), as current runc (1.2 on; not in 1.1.5); a missing sub-cgroup,
+// a path leaving the container's cgroup or a bad argument is an exec
+// failure (255).
+func TestExecSubCgroup(t *testing.T) {
+	e := newEnv(t)
+	e.write(e.spec("subcg", "sleep", "60"))
+	e.ok("run", "-d", "subcg")
+	defer e.tekapo("delete", "--force", "subcg")
+	ctrl := "pids"
+	if pureV2() {
+		ctrl = ""
+	}
+	sub := filepath.Join(filepath.Dir(e.cgFile("subcg", ctrl, "x")), "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	arg := "pids:sub"
+	if pureV2() {
+		arg = "sub"
+	}
+	out := e.ok("exec", "--cgroup", arg, "subcg", "cat", "/proc/self/cgroup")
+	want := "/subcg/sub"
+	found := false
+	for _, l := range strings.Split(out, "\n") {
+		if (strings.Contains(l, ":pids:") || strings.HasPrefix(l, "0::")) && strings.HasSuffix(l, want) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("exec --cgroup %s: /proc/self/cgroup has no %s line ending in %s:\n%s", arg, ctrl, want, out)
+	}
+	for _, bad := range []string{"pids:nosuch", "../escape", ":x"} {
+		if r := e.tekapo("exec", "--cgroup", bad, "subcg", "true"); r.code != 255 {
+			t.Errorf("exec --cgroup %s: exit %d, want 255: %s", bad, r.code, r.stderr)
+		}
+	}
+	e.ok("delete", "--force", "subcg")
+}
