@@ -26,7 +26,7 @@ var execCommand = &cli.Command{
 	Flags: []cli.Flag{
 		&cli.StringFlag{Name: "process", Aliases: []string{"p"}, Usage: "a JSON file with the process (runtime-spec process)"},
 		&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a terminal"},
-		consoleFlag, pidFileFlag, preserveFdsFlag,
+		consoleFlag, pidFileFlag, preserveFdsFlag, pidfdFlag,
 		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "do not wait for the process"},
 		&cli.StringFlag{Name: "cwd", Usage: "working directory in the container"},
 		&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set an environment variable (K=V)"},
@@ -78,6 +78,11 @@ func execAction(c *cli.Context) error {
 			ct.Close()
 			return err
 		}
+		pidfdConn, err := dialPidfdSocket(c.String("pidfd-socket")) // pidfd.go
+		if err != nil {
+			ct.Close()
+			return err
+		}
 		console, err := consoleSocket(c.String("console-socket"))
 		if err != nil {
 			ct.Close()
@@ -93,6 +98,11 @@ func execAction(c *cli.Context) error {
 		ct.Close()
 		if console != nil {
 			console.Close()
+		}
+		if err == nil {
+			err = sendPidfd(pidfdConn, pid)
+		} else if pidfdConn != nil {
+			pidfdConn.Close()
 		}
 		if err != nil || c.Bool("detach") {
 			return err

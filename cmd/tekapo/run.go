@@ -15,7 +15,7 @@ var runCommand = &cli.Command{
 	Name:      "run",
 	Usage:     "create and start a container; without --detach, wait and return its exit status",
 	ArgsUsage: "<container-id>",
-	Flags: append([]cli.Flag{bundleFlag, pidFileFlag, consoleFlag, noPivotFlag, preserveFdsFlag, noNewKeyring,
+	Flags: append([]cli.Flag{bundleFlag, pidFileFlag, consoleFlag, pidfdFlag, noPivotFlag, preserveFdsFlag, noNewKeyring,
 		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "do not wait for the container's process"},
 		&cli.BoolFlag{Name: "keep", Usage: "do not delete the container after it exits (it stays stopped until `delete`)"}},
 		overlayFlags...),

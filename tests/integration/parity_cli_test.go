@@ -3,9 +3,11 @@ package integration
 // Exit codes and CLI behaviour as runc's (issue 15).
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -168,4 +170,70 @@ func TestExecSubCgroup(t *testing.T) {
 		}
 	}
 	e.ok("delete", "--force", "subcg")
+}
+
+// pidfdReceiver listens on a unix socket and returns the Pid: line of
+// the fdinfo of the first fd received, with the message's payload.
+func pidfdReceiver(t *testing.T) (string, <-chan string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "pidfd.sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	got := make(chan string, 1)
+	go func() {
+		defer close(got)
+		c, err := l.AcceptUnix()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		buf, oob := make([]byte, 64), make([]byte, 64)
+		n, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
+		if err != nil {
+			return
+		}
+		msgs, _ := syscall.ParseSocketControlMessage(oob[:oobn])
+		if len(msgs) != 1 {
+			return
+		}
+		fds, _ := syscall.ParseUnixRights(&msgs[0])
+		if len(fds) != 1 {
+			return
+		}
+		defer syscall.Close(fds[0])
+		info, _ := os.ReadFile("/proc/self/fdinfo/" + itoa(fds[0]))
+		for _, l := range strings.Split(string(info), "\n") {
+			if strings.HasPrefix(l, "Pid:") {
+				got <- string(buf[:n]) + " " + strings.TrimSpace(strings.TrimPrefix(l, "Pid:"))
+			}
+		}
+	}()
+	return path, got
+}
+
+// TestPidfdSocket: run/create/exec --pidfd-socket send a pidfd of the
+// container's init (exec: of the new process), payload "pidfd", as
+// current runc (1.2 on; not in 1.1.5); a socket that is not there fails
+// before anything is created.
+func TestPidfdSocket(t *testing.T) {
+	e := newEnv(t)
+	e.write(e.spec("pidfd", "sleep", "60"))
+	sock, got := pidfdReceiver(t)
+	e.ok("run", "-d", "--pidfd-socket", sock, "pidfd")
+	defer e.tekapo("delete", "--force", "pidfd")
+	if want := "pidfd " + itoa(e.state("pidfd").Pid); <-got != want {
+		t.Errorf("run: want %q", want)
+	}
+	sock, got = pidfdReceiver(t)
+	pidFile := filepath.Join(t.TempDir(), "exec.pid")
+	e.ok("exec", "-d", "--pid-file", pidFile, "--pidfd-socket", sock, "pidfd", "sleep", "30")
+	pid, _ := os.ReadFile(pidFile)
+	if want := "pidfd " + strings.TrimSpace(string(pid)); <-got != want {
+		t.Errorf("exec: want %q", want)
+	}
+	e.ok("delete", "--force", "pidfd")
+	e.expectError("connect to pidfd socket", "run", "-d", "--pidfd-socket", filepath.Join(t.TempDir(), "none"), "pidfd2")
 }
