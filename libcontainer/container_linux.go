@@ -189,6 +189,7 @@ func drive(p *proc, ic *initConfig, mgr cgroups.Manager, hooks *configs.Hooks) e
 		switch m.Type {
 		case msgPty:
 			p.pty = os.NewFile(uintptr(fd), "pty-master")
+			clearONLCR(fd) // parity: before the process can write (tty_onlcr_linux.go)
 			continue
 		case msgSeccompFd:
 			err := forwardSeccompFd(ic.Seccomp, ic.HookState, fd)
