@@ -143,6 +143,14 @@ func startInit(o *CreateOpts, dir *stateDir, mgr cgroups.Manager, ov *overlayDir
 		return nil, err
 	}
 	defer closeAll(mfds)
+	binds, err := unreachableBinds(cfg, mfds) // parity: bind_userns_linux.go
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll(binds)
+	for i, f := range binds {
+		mfds[i] = f
+	}
 	for i, f := range mfds {
 		if ic.MountFds == nil {
 			ic.MountFds = map[int]int{}
