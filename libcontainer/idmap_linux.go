@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -133,7 +132,7 @@ func mappedUserNS(uids, gids []configs.IDMap) (*os.File, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("make user namespace for the mapping: %w", err)
 	}
-	ns, err := os.Open("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/ns/user")
+	ns, err := openNamespace(cmd.Process.Pid, "user")
 	w.Close()
 	cmd.Process.Kill() //nolint:errcheck
 	cmd.Wait()         //nolint:errcheck
@@ -153,22 +152,25 @@ func sysMaps(m []configs.IDMap) []syscall.SysProcIDMap {
 
 // attachMount is init's side: it moves the detached mount fd (from the
 // parent) onto the mount's destination in the rootfs.
-func attachMount(root string, m *configs.Mount, fd int) error {
+func attachMount(root *os.File, m *configs.Mount, fd int) error {
+	tree := os.NewFile(uintptr(fd), m.Source)
+	defer tree.Close()
 	// The source itself may be out of the container's reach: look at the
 	// mount the parent made.
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
+	dir, err := isDir(tree)
+	if err != nil {
 		return fmt.Errorf("idmapped mount %s: %w", m.Source, err)
 	}
-	target, _, err := openInRoot(root, m.Destination, st.Mode&unix.S_IFMT != unix.S_IFDIR)
+	t, err := resolveTarget(root, m.Destination, !dir, false)
 	if err != nil {
 		return fmt.Errorf("mount %s: %w", m.Destination, err)
 	}
-	defer unix.Close(target)
-	err = unix.MoveMount(fd, "", target, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
-	unix.Close(fd)
-	if err != nil {
+	defer t.Close()
+	if err := checkProcTarget(root, t.f, m.Destination, func() bool { return false }); err != nil {
+		return err
+	}
+	if err := attachAt(tree, t.f); err != nil {
 		return fmt.Errorf("attach idmapped mount %s on %s: %w", m.Source, m.Destination, err)
 	}
-	return nil
+	return setPropagation(m, tree)
 }

@@ -92,13 +92,13 @@ func openStateDir(root, id string) (*stateDir, error) {
 	d := &stateDir{path: filepath.Join(root, id)}
 	if err := d.flock(); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("container %q does not exist", id)
+			return nil, ErrNotExist
 		}
 		return nil, err
 	}
 	if _, err := os.Stat(filepath.Join(d.path, stateFile)); err != nil {
 		d.unlock()
-		return nil, fmt.Errorf("container %q does not exist", id)
+		return nil, ErrNotExist
 	}
 	return d, nil
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/tekapo/tekapo/libcontainer"
@@ -12,8 +14,14 @@ var deleteCommand = &cli.Command{
 	ArgsUsage: "<container-id>",
 	Flags:     []cli.Flag{&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill the container if it is not stopped"}},
 	Action: func(c *cli.Context) error {
-		return withContainer(c, func(ct *libcontainer.Container) error {
+		err := withContainer(c, func(ct *libcontainer.Container) error {
 			return ct.Delete(c.Bool("force"))
 		})
+		// --force of a container that is gone already succeeds, as with runc
+		// (podman and CRI-O always delete with --force).
+		if errors.Is(err, libcontainer.ErrNotExist) && c.Bool("force") {
+			return nil
+		}
+		return err
 	},
 }

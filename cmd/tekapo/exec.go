@@ -39,79 +39,74 @@ var execCommand = &cli.Command{
 		&cli.StringFlag{Name: "apparmor", Usage: "AppArmor profile for the process (refused without AppArmor)"},
 		&cli.StringFlag{Name: "process-label", Usage: "SELinux label for the process (refused without SELinux)"},
 	},
-	// Setup failures exit 255 with "exec failed: ...", as runc's exec
-	// (1.1.5 and current): 1..254 are the process's own statuses.
 	Action: func(c *cli.Context) error {
-		if _, err := argID(c); err != nil {
-			return err // a usage error: 1, as runc's checkArgs
-		}
-		err := execAction(c)
-		var ec cli.ExitCoder
-		if err == nil || errors.As(err, &ec) {
-			return err
-		}
-		return cli.Exit(fmt.Sprintf("exec failed: %v", err), 255)
-	},
-}
-
-func execAction(c *cli.Context) error {
-	{
 		id, err := argID(c)
 		if err != nil {
 			return err
 		}
-		ct, err := libcontainer.Load(c.String("root"), id)
-		if err != nil {
-			return err
+		err = execAction(c, id)
+		var ec cli.ExitCoder
+		if err == nil || errors.As(err, &ec) && ec.Error() == "" {
+			return err // the process's own exit status
 		}
-		p, err := execProcess(c, ct.State.Config)
-		if err != nil {
-			ct.Close()
-			return err
-		}
-		if p.Terminal && c.String("console-socket") == "" && c.Bool("detach") {
-			ct.Close()
-			return errors.New("cannot allocate a terminal without --console-socket when detached")
-		}
-		sub, err := libcontainer.ParseSubCgroups(c.StringSlice("cgroup"))
-		if err != nil {
-			ct.Close()
-			return err
-		}
-		pidfdConn, err := dialPidfdSocket(c.String("pidfd-socket")) // pidfd.go
-		if err != nil {
-			ct.Close()
-			return err
-		}
-		console, err := consoleSocket(c.String("console-socket"))
-		if err != nil {
-			ct.Close()
-			return err
-		}
-		sigs := make(chan os.Signal, 64)
-		if !c.Bool("detach") {
-			signal.Notify(sigs)
-		}
-		opts := &libcontainer.ExecOpts{Process: p, PidFile: c.String("pid-file"), Console: console, SubCgroups: sub,
-			PreserveFds: c.Int("preserve-fds"), IgnorePaused: c.Bool("ignore-paused"), Stdio: stdio()}
-		pid, err := ct.Exec(opts)
-		ct.Close()
-		if console != nil {
-			console.Close()
-		}
-		if err == nil {
-			err = sendPidfd(pidfdConn, pid)
-		} else if pidfdConn != nil {
-			pidfdConn.Close()
-		}
-		if err != nil || c.Bool("detach") {
-			return err
-		}
-		tty := startTTYProxy(opts.PtyMaster)
-		status := waitForwarding(pid, sigs)
-		tty.finish()
-		return cli.Exit("", status)
+		// runc's words and status for a failed exec (docker and podman
+		// read the cause after the prefix; see libcontainer/errors.go).
+		return &codeError{fmt.Errorf("exec failed: %w", err), 255}
+	},
+}
+
+func execAction(c *cli.Context, id string) error {
+	ct, err := libcontainer.Load(c.String("root"), id)
+	if err != nil {
+		return err
 	}
+	p, err := execProcess(c, ct.State.Config)
+	if err != nil {
+		ct.Close()
+		return err
+	}
+	if p.Terminal && c.String("console-socket") == "" && c.Bool("detach") {
+		ct.Close()
+		return errors.New("cannot allocate a terminal without --console-socket when detached")
+	}
+	sub, err := libcontainer.ParseSubCgroups(c.StringSlice("cgroup"))
+	if err != nil {
+		ct.Close()
+		return err
+	}
+	pidfdConn, err := dialPidfdSocket(c.String("pidfd-socket")) // pidfd.go
+	if err != nil {
+		ct.Close()
+		return err
+	}
+	console, err := consoleSocket(c.String("console-socket"))
+	if err != nil {
+		ct.Close()
+		return err
+	}
+	sigs := make(chan os.Signal, 64)
+	if !c.Bool("detach") {
+		signal.Notify(sigs)
+	}
+	opts := &libcontainer.ExecOpts{Process: p, PidFile: c.String("pid-file"), Console: console, SubCgroups: sub,
+		PreserveFds: c.Int("preserve-fds"), IgnorePaused: c.Bool("ignore-paused"), Stdio: stdio()}
+	pid, err := ct.Exec(opts)
+	ct.Close()
+	if console != nil {
+		console.Close()
+	}
+	if err == nil {
+		err = sendPidfd(pidfdConn, pid)
+	} else if pidfdConn != nil {
+		pidfdConn.Close()
+	}
+	if err != nil || c.Bool("detach") {
+		return err
+	}
+	tty := startTTYProxy(opts.PtyMaster)
+	status := waitForwarding(pid, sigs)
+	tty.finish()
+	return cli.Exit("", status)
 }
 
 // execProcess builds the process from --process, or from the container's

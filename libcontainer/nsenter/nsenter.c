@@ -33,10 +33,20 @@
  * Keys: oom=N (oom_score_adj, set before a user ns makes it impossible);
  * join=TYPE:PATH (setns, TYPE as in config.json); clone=FLAGS (CLONE_NEW*
  * to create, decimal; cgroup is left to B, after it joined its cgroup);
- * timens=TEXT (written to /proc/self/timens_offsets right after the time
- * namespace is made: with a new user namespace, as soon as the maps are
- * written and before A becomes its root; with a joined one, before A
- * becomes its root; else with the other namespaces).
+ * timens=TEXT (written to /proc/self/timens_offsets).
+ *
+ * /proc here is the runtime's own, never the container's: A writes
+ * oom_score_adj while parsing, before it joins any namespace, and opens
+ * timens_offsets then too (a file of /proc/self names this process, and
+ * the kernel applies the offsets to the time namespace A has unshared by
+ * the time it writes, checking CAP_SYS_TIME with the opener's
+ * credentials). No mount of a new container exists yet at that point,
+ * but a joined mount namespace (a config's mount namespace path) is
+ * another container's, whose /proc it may have arranged: nothing is opened
+ * by name after join_all, except by an unprivileged caller, whose
+ * non-dumpable /proc/self is root's until it is root of its own user
+ * namespace; it writes with no privilege it did not have. The Go side
+ * opens /proc through a verified handle (libcontainer/internal/procfs).
  * Integers are native-endian. B starts only once A has sent 'P'.
  */
 #define _GNU_SOURCE
@@ -117,16 +127,6 @@ static void write_file(const char *path, const char *data)
 	close(fd);
 }
 
-/* make_timens creates the time namespace of the children and writes its
- * offsets (possible only before any process is in it). */
-static void make_timens(const char *offsets)
-{
-	if (unshare(CLONE_NEWTIME) < 0)
-		fail(errno, "create time namespace");
-	if (offsets && *offsets)
-		write_file("/proc/self/timens_offsets", offsets);
-}
-
 struct join {
 	char *type;
 	int fd;
@@ -138,16 +138,16 @@ static int is_user(const struct join *j)
 }
 
 /* ns_flag is the CLONE_NEW* flag of a config.json namespace type: setns(2)
- * with it refuses a path of another type (runtime-spec: "a path whose
- * namespace type does not match MUST be an error"). */
+ * with it refuses a path of another type (runtime-spec: a path whose
+ * namespace type does not match MUST be an error; runc does the same). */
 static int ns_flag(const char *type)
 {
 	static const struct {
 		const char *type;
 		int flag;
 	} types[] = {
-		{"pid", CLONE_NEWPID},   {"network", CLONE_NEWNET}, {"mount", CLONE_NEWNS},
-		{"ipc", CLONE_NEWIPC},   {"uts", CLONE_NEWUTS},     {"user", CLONE_NEWUSER},
+		{"pid", CLONE_NEWPID},       {"network", CLONE_NEWNET}, {"mount", CLONE_NEWNS},
+		{"ipc", CLONE_NEWIPC},       {"uts", CLONE_NEWUTS},     {"user", CLONE_NEWUSER},
 		{"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME},
 	};
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
@@ -190,6 +190,7 @@ static void bootstrap(void)
 	int njoin = 0;
 	int clone_flags = 0;
 	char *timens = NULL;
+	int timens_fd = -1;
 	for (char *kv = buf; kv < buf + n; kv += strlen(kv) + 1) {
 		if (strncmp(kv, "oom=", 4) == 0) {
 			write_file("/proc/self/oom_score_adj", kv + 4);
@@ -197,6 +198,9 @@ static void bootstrap(void)
 			clone_flags = atoi(kv + 6);
 		} else if (strncmp(kv, "timens=", 7) == 0) {
 			timens = kv + 7;
+			timens_fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+			if (timens_fd < 0 && (errno != EACCES || geteuid() == 0))
+				fail(errno, "open /proc/self/timens_offsets");
 		} else if (strncmp(kv, "join=", 5) == 0) {
 			char *path = strchr(kv + 5, ':');
 			if (path == NULL || njoin == MAX_JOIN)
@@ -210,19 +214,6 @@ static void bootstrap(void)
 		}
 	}
 	join_all(js, njoin);
-	int joined_user = 0;
-	for (int i = 0; i < njoin; i++)
-		joined_user |= is_user(&js[i]);
-	/* A new time namespace gets its offsets while /proc/self/timens_offsets
-	 * can still be opened: before we become the (mapped) root of a user
-	 * namespace, whose uid is not the non-dumpable /proc/self's owner
-	 * (EACCES). Writing needs CAP_SYS_TIME in the namespace owning the time
-	 * namespace: the user namespace we are in by then, where we have it. */
-	int timens_done = 0;
-	if ((clone_flags & CLONE_NEWTIME) && joined_user && !(clone_flags & CLONE_NEWUSER)) {
-		make_timens(timens);
-		timens_done = 1;
-	}
 	/* In a joined user namespace (exec, or a config's user namespace path),
 	 * be its root too: the ids kept from outside are unmapped there, and
 	 * files made with unmapped ids (a terminal) cannot be chowned. */
@@ -243,21 +234,24 @@ static void bootstrap(void)
 		write_all(&c, 1);
 		if (read_all(&c, 1) < 0 || c != 'u')
 			fail(-1, "wait for id mappings");
-		if (clone_flags & CLONE_NEWTIME) { /* still dumpable, or still host root */
-			make_timens(timens);
-			timens_done = 1;
-		}
 		if (unpriv && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 			fail(errno, "set non-dumpable");
 		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 			fail(errno, "become root in the user namespace (is 0 mapped?)");
 		setgroups(0, NULL); /* denied when setgroups is "deny": fine */
 	}
-	int rest = clone_flags & ~(CLONE_NEWUSER | CLONE_NEWCGROUP | CLONE_NEWTIME);
+	int rest = clone_flags & ~(CLONE_NEWUSER | CLONE_NEWCGROUP);
 	if (rest && unshare(rest) < 0)
 		fail(errno, "create namespaces (flags %#x)", rest);
-	if ((clone_flags & CLONE_NEWTIME) && !timens_done)
-		make_timens(timens);
+	if (timens && *timens && timens_fd >= 0) {
+		size_t len = strlen(timens);
+		if (write(timens_fd, timens, len) != (ssize_t)len)
+			fail(errno, "write /proc/self/timens_offsets");
+	} else if (timens && *timens) {
+		write_file("/proc/self/timens_offsets", timens); /* unprivileged, see above */
+	}
+	if (timens_fd >= 0)
+		close(timens_fd);
 
 	int gate[2];
 	if (pipe2(gate, O_CLOEXEC) < 0)
