@@ -110,3 +110,17 @@ func skipIfFsCannotIdmap(t *testing.T, src string, r result) {
 		t.Skipf("tmpfs here cannot be idmapped (needs Linux 6.3): %s", strings.TrimSpace(r.stderr))
 	}
 }
+
+// TestIdmapMountPropagation: an idmapped bind honours its propagation
+// option as any bind does (runc applies it after attaching).
+func TestIdmapMountPropagation(t *testing.T) {
+	e := newEnv(t)
+	src := idmapSource(t)
+	s := idmapSpec(e, "idmprop", src, specs.Mount{Options: []string{"bind", "idmap", "unbindable"}},
+		"awk", `$5 == "/tmp" { for (i = 7; $i != "-"; i++) printf "%s ", $i; print "" }`, "/proc/self/mountinfo")
+	r := e.run("idmprop", s)
+	skipIfFsCannotIdmap(t, src, r)
+	if r.code != 0 || !strings.Contains(r.stdout, "unbindable") {
+		t.Fatalf("/tmp's propagation fields %q lack unbindable (exit %d): %s", r.stdout, r.code, r.stderr)
+	}
+}
