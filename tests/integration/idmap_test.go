@@ -124,3 +124,23 @@ func TestIdmapMountPropagation(t *testing.T) {
 		t.Fatalf("/tmp's propagation fields %q lack unbindable (exit %d): %s", r.stdout, r.code, r.stderr)
 	}
 }
+
+// TestIdmapJoinedUserNS: "idmap" without mappings in a container that
+// joins another's user namespace uses that namespace's maps, read by the
+// runtime (as runc does).
+func TestIdmapJoinedUserNS(t *testing.T) {
+	e := newEnv(t)
+	src := idmapSource(t)
+	e.write(e.userNSSpec("owner", "sleep", "1000"))
+	e.ok("run", "-d", "owner")
+	defer e.ok("delete", "--force", "owner")
+	pid := e.state("owner").Pid
+	s := e.spec("joiner", "stat", "-c", "%n %u %g", "/tmp/root-file", "/tmp/user-file")
+	s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "user", Path: "/proc/" + itoa(pid) + "/ns/user"})
+	s.Mounts = append(s.Mounts, specs.Mount{Source: src, Destination: "/tmp", Type: "bind", Options: []string{"bind", "idmap"}})
+	r := e.run("joiner", s)
+	skipIfFsCannotIdmap(t, src, r)
+	if r.code != 0 || r.stdout != "/tmp/root-file 0 0\n/tmp/user-file 1000 1000\n" {
+		t.Fatalf("exit %d: %q %s", r.code, r.stdout, r.stderr)
+	}
+}
