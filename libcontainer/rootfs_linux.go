@@ -535,12 +535,7 @@ func withDirMode(root *os.File, m *configs.Mount) *configs.Mount {
 // readonlyDev makes the container's /dev mount read-only, after pivot_root
 // and once its devices and console are made.
 func readonlyDev() error {
-	root, err := openRoot("/")
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	dev, err := lookupInRoot(root, "/dev", unix.O_DIRECTORY)
+	dev, err := openInContainer("/dev", unix.O_DIRECTORY)
 	if err != nil {
 		return err
 	}

@@ -57,6 +57,9 @@ type Mount struct {
 	UIDMappings    []IDMap `json:"uid_mappings,omitempty"`
 	GIDMappings    []IDMap `json:"gid_mappings,omitempty"`
 	RecursiveIDMap bool    `json:"recursive_idmap,omitempty"`
+	// IDMapJoinedUserNS: "idmap" without mappings in a container that
+	// joins a user namespace: the runtime reads that namespace's maps.
+	IDMapJoinedUserNS bool `json:"idmap_joined_userns,omitempty"`
 	// TmpCopyUp: copy what the destination held into the new tmpfs.
 	TmpCopyUp bool `json:"tmpcopyup,omitempty"`
 }
