@@ -65,6 +65,10 @@ func setupRootfs(sock syncSock, ic *initConfig, console func() error) error {
 	if err := runHooksInParent(sock); err != nil {
 		return err
 	}
+	// createContainer hooks run in the container's root, as runc's.
+	if err := unix.Chdir(cfg.Rootfs); err != nil {
+		return err
+	}
 	if err := runHooks("createContainer", cfg.Hooks.CreateContainer, ic.HookState); err != nil {
 		return err
 	}

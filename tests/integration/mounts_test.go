@@ -143,3 +143,16 @@ func TestReadonlyDevTmpfs(t *testing.T) {
 		t.Fatalf("exit %d: %q %s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestRootfsPropagationUnbindable: rootfsPropagation "unbindable" (the
+// rootfs could not be bound in an unbindable namespace) gives an
+// unbindable root inside (runtime-tools linux_rootfs_propagation).
+func TestRootfsPropagationUnbindable(t *testing.T) {
+	e := newEnv(t)
+	s := e.spec("unbind", "awk", `$5 == "/" { print }`, "/proc/self/mountinfo")
+	s.Linux.RootfsPropagation = "unbindable"
+	r := e.run("unbind", s)
+	if r.code != 0 || !strings.Contains(r.stdout, "unbindable") {
+		t.Fatalf("exit %d: %q %s", r.code, r.stdout, r.stderr)
+	}
+}
