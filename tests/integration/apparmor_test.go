@@ -86,7 +86,7 @@ func TestAppArmorEnforced(t *testing.T) {
 }
 
 // TestAppArmorExec: an exec'd process gets the container's profile, or
-// the one --apparmor names (also with --process).
+// the one --apparmor names; a --process file's own, else the container's.
 func TestAppArmorExec(t *testing.T) {
 	loadProfile(t, "tekapo-itest-deny", "  deny /secret/** w,\n")
 	loadProfile(t, "tekapo-itest-other", "")
@@ -108,8 +108,13 @@ func TestAppArmorExec(t *testing.T) {
 	if got := e.ok("exec", "--process", proc, "ax"); got != "tekapo-itest-deny (enforce)\n" {
 		t.Errorf("exec --process: attr/current %q", got)
 	}
-	if got := e.ok("exec", "--apparmor", "tekapo-itest-other", "--process", proc, "ax"); got != "tekapo-itest-other (enforce)\n" {
+	// As runc: with --process the file is taken as it is, --apparmor ignored.
+	if got := e.ok("exec", "--apparmor", "tekapo-itest-other", "--process", proc, "ax"); got != "tekapo-itest-deny (enforce)\n" {
 		t.Errorf("exec --apparmor --process: attr/current %q", got)
+	}
+	os.WriteFile(proc, []byte(`{"args":["cat","/proc/self/attr/current"],"cwd":"/","user":{"uid":0,"gid":0},"apparmorProfile":"tekapo-itest-other"}`), 0o644)
+	if got := e.ok("exec", "--process", proc, "ax"); got != "tekapo-itest-other (enforce)\n" {
+		t.Errorf("exec --process with its own profile: attr/current %q", got)
 	}
 	e.ok("delete", "--force", "ax")
 }
