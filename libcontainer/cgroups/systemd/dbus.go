@@ -25,7 +25,8 @@ import (
 	"github.com/godbus/dbus/v5"
 )
 
-const jobTimeout = 30 * time.Second
+// jobTimeout bounds the wait for a start or stop job (tests shorten it).
+var jobTimeout = 30 * time.Second
 
 type conn interface {
 	StartTransientUnitContext(ctx context.Context, name, mode string, props []sddbus.Property, ch chan<- string) (int, error)

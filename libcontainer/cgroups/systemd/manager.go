@@ -33,8 +33,13 @@ import (
 
 var _ conn = (*sddbus.Conn)(nil)
 
-// cgroupRoot is the cgroup2 mount (tests point it elsewhere).
-var cgroupRoot = "/sys/fs/cgroup"
+// Seams for the unit tests: the cgroup2 mount, its check, and the
+// cgroupfs manager for the unit's directory.
+var (
+	cgroupRoot = "/sys/fs/cgroup"
+	isV2       = isCgroup2
+	newFS      = cgroups.New
+)
 
 func init() { cgroups.RegisterSystemdDriver(New) }
 
@@ -55,7 +60,7 @@ func New(cfg *configs.Cgroup) (cgroups.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !isCgroup2(cgroupRoot) {
+	if !isV2(cgroupRoot) {
 		return nil, errors.New("systemd cgroup driver: tekapo supports it on pure cgroup v2 hosts only (this host's cgroups are v1 or hybrid)")
 	}
 	m := &manager{cfg: cfg, unit: u, path: filepath.Clean(cfg.Path)}
@@ -69,7 +74,7 @@ func New(cfg *configs.Cgroup) (cgroups.Manager, error) {
 		}
 		m.path = filepath.Join("/", base, m.path)
 	}
-	m.fs, err = cgroups.New(&configs.Cgroup{Path: m.path, Resources: cfg.Resources, Rootless: cfg.Rootless})
+	m.fs, err = newFS(&configs.Cgroup{Path: m.path, Resources: cfg.Resources, Rootless: cfg.Rootless})
 	if err != nil {
 		return nil, err
 	}

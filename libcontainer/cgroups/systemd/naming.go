@@ -11,7 +11,8 @@
 //	"a-b.slice:prefix:name"           prefix-name.scope          /a.slice/a-b.slice/prefix-name.scope
 //	"-.slice:prefix:name"             prefix-name.scope          /prefix-name.scope
 //	"slice::name"                     -name.scope (runc's form)  .../-name.scope
-//	"slice:prefix:name.slice"         name.slice (a slice)       .../name.slice
+//	"slice:prefix:a-b.slice"          a-b.slice (a slice)        /a.slice/a-b.slice (where systemd puts it;
+//	                                                             runc joins it to the slice's path instead)
 //
 // Rootless, the default slice is user.slice and every path is under the
 // user manager's own cgroup (its ControlGroup property).
@@ -35,6 +36,10 @@ func (u Unit) IsSlice() bool { return strings.HasSuffix(u.Name, ".slice") }
 // Path is the unit's cgroup path relative to the manager's root cgroup
 // ("/system.slice/runc-ID.scope").
 func (u Unit) Path() (string, error) {
+	if u.IsSlice() {
+		// systemd places a slice by its own name, whatever wants it.
+		return ExpandSlice(u.Name)
+	}
 	dir, err := ExpandSlice(u.Slice)
 	if err != nil {
 		return "", err
@@ -71,7 +76,7 @@ func ParseCgroupsPath(p, id string, rootless bool) (Unit, error) {
 
 // Available: the driver can run here (systemd is PID 1's manager and the
 // cgroups are pure v2).
-func Available() bool { return exists("/run/systemd/system") && isCgroup2(cgroupRoot) }
+func Available() bool { return exists("/run/systemd/system") && isV2(cgroupRoot) }
 
 func checkUnit(u Unit, p string) (Unit, error) {
 	if _, err := ExpandSlice(u.Slice); err != nil {
