@@ -39,8 +39,9 @@ type conn interface {
 
 // dial connects to systemd; tests replace it.
 var dial = func(rootless bool) (conn, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), jobTimeout)
-	defer cancel()
+	// The connection lives as long as its context: no deadline here (each
+	// job's wait is bounded instead).
+	ctx := context.Background()
 	var c *sddbus.Conn
 	var err error
 	if rootless {
