@@ -64,7 +64,7 @@ func TestSystemdCgroupPath(t *testing.T) {
 		"a-b-c.slice:x:y":          "/a.slice/a-b.slice/a-b-c.slice/x-y.scope",
 		":crio:id":                 "/system.slice/crio-id.scope",
 		"-.slice:x:y":              "/x-y.scope",
-		"machine.slice::pod.slice": "/machine.slice/pod.slice",
+		"machine.slice::pod.slice": "/pod.slice",              // a slice unit sits where systemd puts it (runc: /machine.slice/pod.slice)
 		"machine.slice::n":         "/machine.slice/-n.scope", // runc: prefix + "-" + name
 	}
 	for p, want := range cases {
