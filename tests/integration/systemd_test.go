@@ -12,6 +12,7 @@ package integration
 //	TestSystemdUpdate         update changes the unit's properties and the files
 //	TestSystemdPauseResume    the freezer: paused/running and cgroup.events frozen 1/0
 //	TestSystemdBadPath        a cgroupfs path with --systemd-cgroup: runc's words, nothing left
+//	TestSystemdDelegation     user+cgroup namespaces: the scope belongs to the container's root, a sub-cgroup inside works
 
 import (
 	"os"
@@ -252,4 +253,33 @@ func TestSystemdBadPath(t *testing.T) {
 	e.write(s)
 	e.expectError(`expected cgroupsPath to be of format "slice:prefix:name" for systemd cgroups, got "/kubepods/burstable/pod1/sd7" instead`,
 		"--systemd-cgroup", "run", "sd7")
+}
+
+// TestSystemdDelegation: a container with its own user and cgroup
+// namespaces gets the scope's directory handed to its root (tekapo makes
+// it before systemd starts the unit, which takes it as it is): a process
+// inside makes a sub-cgroup and moves there; delete still leaves nothing.
+func TestSystemdDelegation(t *testing.T) {
+	e := sdEnv(t)
+	s, unit, dir := sdSpec(e, "sd8", "sh", "-c", "stat -c 'owner %u' /sys/fs/cgroup/cgroup.procs; mkdir /sys/fs/cgroup/sub && echo $$ > /sys/fs/cgroup/sub/cgroup.procs && cat /proc/self/cgroup")
+	withUserNS(s, []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}},
+		[]specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}})
+	s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.CgroupNamespace})
+	for i := range s.Mounts {
+		if s.Mounts[i].Type == "cgroup" {
+			s.Mounts[i].Options = []string{"nosuid", "noexec", "nodev", "rw"}
+		}
+	}
+	e.write(s)
+	r := e.tekapo("--systemd-cgroup", "run", "sd8")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"owner 0\n", "0::/sub\n"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("missing %q in:\n%s", want, r.stdout)
+		}
+	}
+	e.tekapo("delete", "--force", "sd8")
+	unitGone(t, unit, dir)
 }

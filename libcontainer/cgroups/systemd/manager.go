@@ -50,7 +50,8 @@ type manager struct {
 	c       conn
 	fs      cgroups.Manager
 	created bool     // Create ran in this process: Apply starts the unit
-	made    []string // directories Create made, removed by Destroy
+	started bool     // Apply started the unit: its slices are systemd's now
+	made    []string // directories Create made, removed by Destroy unless started
 }
 
 // New builds the driver for cfg (cfg.Systemd, cfg.Path from
@@ -109,15 +110,28 @@ func (m *manager) Create() error {
 		return err
 	}
 	m.created = true
-	// The unit's directory exists before systemd starts the unit (systemd
-	// takes it as it is), so it can be handed to the container's root now.
-	if parent := filepath.Dir(m.dir()); exists(parent) {
-		if err := os.Mkdir(m.dir(), 0o755); err == nil {
-			m.made = append(m.made, m.dir())
-		} else if !errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("systemd cgroup driver: %w", err)
-		}
+	// The unit's directory (and its slices') exists before systemd starts
+	// the unit (systemd takes them as they are), so it can be handed to
+	// the container's root now.
+	if err := m.mkdirAll(m.dir()); err != nil {
+		return fmt.Errorf("systemd cgroup driver: %w", err)
 	}
+	return nil
+}
+
+// mkdirAll makes dir and its missing parents under the cgroup root,
+// recording what it made.
+func (m *manager) mkdirAll(dir string) error {
+	if dir == cgroupRoot || exists(dir) {
+		return nil
+	}
+	if err := m.mkdirAll(filepath.Dir(dir)); err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return err
+	}
+	m.made = append(m.made, dir)
 	return nil
 }
 
@@ -156,7 +170,7 @@ func (m *manager) Apply(pid int) error {
 		if err := startUnit(c, m.unit.Name, ps); err != nil {
 			return err
 		}
-		m.created = false
+		m.created, m.started = false, true
 		// systemd has written its own view of the files: now every limit.
 		if err := m.fs.Create(); err != nil {
 			return err
@@ -221,8 +235,10 @@ func (m *manager) Destroy() error {
 	if err := removeTree(m.dir()); err != nil && first == nil {
 		first = err
 	}
-	for i := len(m.made) - 1; i >= 0; i-- {
-		os.Remove(m.made[i]) //nolint:errcheck // gone with the unit already
+	if !m.started { // else the slices Create made are active slice units
+		for i := len(m.made) - 1; i >= 0; i-- {
+			os.Remove(m.made[i]) //nolint:errcheck // gone already, or in use
+		}
 	}
 	m.made = nil
 	if first != nil && !exists(m.dir()) {

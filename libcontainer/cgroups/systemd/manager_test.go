@@ -172,6 +172,38 @@ func TestSetBelowUsage(t *testing.T) {
 	}
 }
 
+// TestCreateMakesSlicesUnitNeverStarted: Create makes the scope's
+// directory and missing slices (for delegation); if the unit never starts,
+// Destroy removes them again, and nothing else.
+func TestCreateMakesSlicesUnitNeverStarted(t *testing.T) {
+	_, root := fakeSystemd(t)
+	m, _ := New(newCfg(podScope))
+	if err := m.Create(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, podScope)); err != nil {
+		t.Fatalf("the scope's directory is not made: %v", err)
+	}
+	if err := m.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	if ents, _ := os.ReadDir(root); len(ents) != 0 {
+		t.Errorf("left in the cgroup root: %v", ents)
+	}
+	// Once the unit started, its slices are systemd's: Destroy leaves them.
+	m, _ = New(newCfg(podScope))
+	m.Create() //nolint:errcheck
+	if err := m.Apply(42); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, filepath.Dir(podScope))); err != nil {
+		t.Errorf("Destroy removed the pod's slice after the unit started: %v", err)
+	}
+}
+
 func TestDestroyStopsUnitAndRemovesLeftovers(t *testing.T) {
 	f, root := fakeSystemd(t)
 	left := filepath.Join(root, podScope, "sub", "deeper")
