@@ -10,6 +10,7 @@
 #   make v2lane   the cgroup and integration tests again, in a pure cgroup-v2 VM (qemu)
 #   make engines  podman, containerd and docker driving bin/tekapo (tests/engines)
 #   make cri      pods through containerd's CRI with crictl, tekapo beside runc (tests/cri)
+#   make systemd-lane  the systemd cgroup driver's tests, systemd as PID 1 in the VM (tests/systemd)
 
 GO       ?= go
 BIN      := bin/tekapo
@@ -29,6 +30,7 @@ include tests/v2vm/v2vm.mk
 include tests/engines/engines.mk
 include tests/conformance/conformance.mk
 include tests/cri/cri.mk
+include tests/systemd/systemd.mk
 
 all: $(BIN)
 
@@ -47,7 +49,7 @@ deps:
 demo: deps $(BIN)
 	./tests/demo.sh $(BIN)
 
-test: deps $(BIN) unit integration v2lane conformance engines-deps engines cri
+test: deps $(BIN) unit integration v2lane systemd-lane conformance engines-deps engines cri
 
 unit:
 	$(GO) test -count=1 ./cmd/... ./libcontainer/... ./specconv/...

@@ -32,7 +32,8 @@
 //     devices.Allowed: last matching rule wins, default deny.
 //   - Rootless without limits: Create/Apply/Destroy never fail; with limits,
 //     New fails unless the cgroups are writable (delegated).
-//   - The systemd driver is not supported.
+//   - The systemd driver (--systemd-cgroup) is package cgroups/systemd,
+//     selected in New (driver.go); it uses this manager for the files.
 package cgroups
 
 import (

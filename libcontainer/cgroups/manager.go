@@ -20,6 +20,9 @@ type manager struct {
 // New builds the manager for cfg on this host. It only reads the mount
 // table: it creates nothing, so later commands can rebuild it freely.
 func New(cfg *configs.Cgroup) (Manager, error) {
+	if cfg != nil && cfg.Systemd {
+		return newSystemd(cfg) // driver.go
+	}
 	if err := checkConfig(cfg); err != nil {
 		return nil, err
 	}
@@ -35,10 +38,7 @@ func checkConfig(cfg *configs.Cgroup) error {
 		return errors.New("cgroup config is missing")
 	}
 	if cfg.Systemd {
-		if exists("/run/systemd/system") {
-			return errors.New("systemd cgroup driver is not supported by tekapo: use a cgroupfs path")
-		}
-		return errors.New("systemd cgroup driver is not supported on this host: no systemd")
+		return errors.New("a systemd cgroup config needs the systemd driver (cgroups.New)")
 	}
 	if !filepath.IsAbs(cfg.Path) {
 		return fmt.Errorf("cgroup path %q must be absolute", cfg.Path)

@@ -20,7 +20,7 @@ func TestNewRejects(t *testing.T) {
 		{&configs.Cgroup{Path: "tekapo/x"}, "must be absolute"},
 		{&configs.Cgroup{Path: "/tekapo/../x"}, `".."`},
 		{&configs.Cgroup{Path: "/"}, "root cgroup"},
-		{&configs.Cgroup{Path: "/a", Systemd: true}, "systemd cgroup driver is not supported"},
+		{&configs.Cgroup{Path: "/a", Systemd: true}, "needs the systemd driver"},
 		{nil, "missing"},
 	} {
 		_, err := newManager(c.cfg, f.h, fsOps{fake: true})
