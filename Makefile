@@ -21,7 +21,7 @@ SOURCES  := $(shell find cmd libcontainer specconv -name '*.go' -o -name '*.c') 
 export TEKAPO_BIN := $(CURDIR)/$(BIN)
 
 # Debian packages the build and the tests use.
-APT_PACKAGES := gcc pkg-config libseccomp-dev busybox-static runc crun uidmap iproute2 procps util-linux
+APT_PACKAGES := gcc pkg-config libseccomp-dev busybox-static runc crun uidmap iproute2 procps util-linux time
 
 .PHONY: all deps demo test unit integration v2lane lint bench clean
 
@@ -73,7 +73,7 @@ lint:
 	$$(command -v staticcheck || echo $$($(GO) env GOPATH)/bin/staticcheck) ./...
 
 bench: deps $(BIN)
-	$(GO) test -count=1 -run XXX -bench . -benchtime 20x ./tests/bench/
+	TEKAPO_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 60m -run XXX -bench Table -benchtime 1x ./tests/bench/
 
 clean:
 	rm -rf bin
