@@ -12,8 +12,12 @@ var deleteCommand = &cli.Command{
 	ArgsUsage: "<container-id>",
 	Flags:     []cli.Flag{&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill the container if it is not stopped"}},
 	Action: func(c *cli.Context) error {
-		return withContainer(c, func(ct *libcontainer.Container) error {
-			return ct.Delete(c.Bool("force"))
-		})
+		id, err := argID(c)
+		if err != nil {
+			return err
+		}
+		// --force also undoes a container whose state is damaged, and a
+		// container that does not exist is not an error (current runc).
+		return libcontainer.DeleteByID(c.String("root"), id, c.Bool("force"))
 	},
 }
