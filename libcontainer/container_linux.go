@@ -69,6 +69,12 @@ func Create(o *CreateOpts) (c *Container, err error) {
 	FaultPoint("create:state-dir")
 	st := &State{Identity: Identity{ID: o.ID, CgroupPath: cfg.Cgroup.Path, CgroupRootless: cfg.Cgroup.Rootless},
 		Created: time.Now().UTC(), Owner: owner(), Config: cfg}
+	// Before anything is made: a cgroup in use or frozen is refused (and
+	// its processes, someone else's, are left alone).
+	if err := mgr.CheckUsable(); err != nil {
+		dir.remove() //nolint:errcheck
+		return nil, err
+	}
 	defer func() {
 		if err != nil {
 			st.OverlayKeep = false  // a failed create keeps no upper layer
@@ -76,10 +82,6 @@ func Create(o *CreateOpts) (c *Container, err error) {
 			dir.remove()            //nolint:errcheck
 		}
 	}()
-	// Before anything is made: a cgroup in use or frozen is refused.
-	if err := mgr.CheckUsable(); err != nil {
-		return nil, err
-	}
 	st.CgroupCreated = mgr.Missing()
 	if err := dir.save(st); err != nil {
 		return nil, err
