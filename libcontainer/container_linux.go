@@ -233,11 +233,14 @@ func drive(p *proc, ic *initConfig, mgr cgroups.Manager, hooks *configs.Hooks, r
 	if err := p.sock.send(syncMsg{Type: msgConfig, Config: ic}, -1); err != nil {
 		return err
 	}
+	waiting := "its first request, after its config"
 	for {
 		m, fd, err := p.sock.recv()
 		if err != nil {
-			return fmt.Errorf("init exited before it was ready: %w", err)
+			// Init's death ends the wait (EOF): say where it was.
+			return fmt.Errorf("init exited before it was ready (tekapo was waiting for %s): %w", waiting, err)
 		}
+		waiting = fmt.Sprintf("its next request, after %q", m.Type)
 		reply := syncType("")
 		switch m.Type {
 		case msgPty:

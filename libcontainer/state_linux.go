@@ -163,8 +163,11 @@ func (d *stateDir) flock() error {
 	if err != nil {
 		return err
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+	if err := lockWithin(f, lockWait); err != nil {
 		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return fmt.Errorf("container %q is busy: another tekapo command held its lock for %s", d.id, lockWait)
+		}
 		return fmt.Errorf("lock %s: %w", d.path, err)
 	}
 	var a, b unix.Stat_t
@@ -174,6 +177,26 @@ func (d *stateDir) flock() error {
 	}
 	d.lock = f
 	return nil
+}
+
+// lockWait bounds the wait for another command's lock: the holder may be
+// stuck on something a container or a hook controls (a hook without a
+// timeout). A holder that dies releases the lock at once.
+var lockWait = 60 * time.Second
+
+// lockWithin takes f's exclusive lock, polling until d has passed.
+func lockWithin(f *os.File, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for delay := time.Millisecond; ; {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil || !errors.Is(err, unix.EWOULDBLOCK) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(delay)
+		if delay < 20*time.Millisecond {
+			delay *= 2
+		}
+	}
 }
 
 // lockedByOther reports whether another command holds the lock (only
