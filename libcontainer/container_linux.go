@@ -228,8 +228,14 @@ func (o *CreateOpts) nextFd(i int) int { return 3 + o.PreserveFds + 1 + i }
 
 // drive sends init its config and serves its requests until "ready".
 // rec (nil for exec) records what is made on the host before it is.
-func drive(p *proc, ic *initConfig, mgr cgroups.Manager, hooks *configs.Hooks, rec *recorder) error {
-	defer p.sock.f.Close()
+// On error the socket stays open: the caller kills init first (p.kill
+// closes it), so that init does not see EOF and print a second error.
+func drive(p *proc, ic *initConfig, mgr cgroups.Manager, hooks *configs.Hooks, rec *recorder) (err error) {
+	defer func() {
+		if err == nil {
+			p.sock.f.Close()
+		}
+	}()
 	if err := p.sock.send(syncMsg{Type: msgConfig, Config: ic}, -1); err != nil {
 		return err
 	}
