@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -18,17 +19,25 @@ import (
 // call runs tekapo from any goroutine; a command still running after a
 // minute is a hang, reported as exit -2.
 func (e *env) call(bundle string, args ...string) result {
+	r, _ := e.callRSS(bundle, args...)
+	return r
+}
+
+// callRSS is call, with the command's peak RSS in KiB.
+func (e *env) callRSS(bundle string, args ...string) (result, int64) {
 	cmd := exec.Command(tekapo, append([]string{"--root", e.root}, args...)...)
 	cmd.Dir = bundle
 	out, errf, err := tempPair()
 	if err != nil {
-		return result{code: -3, stderr: err.Error()}
+		return result{code: -3, stderr: err.Error()}, 0
 	}
 	defer os.Remove(out.Name())
 	defer os.Remove(errf.Name())
+	defer out.Close()
+	defer errf.Close()
 	cmd.Stdout, cmd.Stderr = out, errf
 	if err := cmd.Start(); err != nil {
-		return result{code: -3, stderr: err.Error()}
+		return result{code: -3, stderr: err.Error()}, 0
 	}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }() //nolint:errcheck
@@ -37,9 +46,13 @@ func (e *env) call(bundle string, args ...string) result {
 	case <-time.After(60 * time.Second):
 		cmd.Process.Kill()
 		<-done
-		return result{code: -2, stderr: fmt.Sprintf("tekapo %v: hung for 60s", args)}
+		return result{code: -2, stderr: fmt.Sprintf("tekapo %v: hung for 60s", args)}, 0
 	}
-	return result{stdout: readAll(out), stderr: readAll(errf), code: cmd.ProcessState.ExitCode()}
+	var rss int64
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rss = ru.Maxrss
+	}
+	return result{stdout: readAll(out), stderr: readAll(errf), code: cmd.ProcessState.ExitCode()}, rss
 }
 
 func tempPair() (*os.File, *os.File, error) {
