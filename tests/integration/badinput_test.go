@@ -30,9 +30,7 @@ type badCase struct {
 func i64p(v int64) *int64                    { return &v }
 func u64p(v uint64) *uint64                  { return &v }
 func u16p(v uint16) *uint16                  { return &v }
-func strp(s string) *string                  { return &s }
 func intp(v int) *int                        { return &v }
-func boolp(v bool) *bool                     { return &v }
 func nested(n int) []byte                    { return []byte(strings.Repeat("[", n) + strings.Repeat("]", n)) }
 func withArgs(a ...string) func(*specs.Spec) { return func(s *specs.Spec) { s.Process.Args = a } }
 
@@ -154,8 +152,8 @@ func badCases() []badCase {
 			s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/nonexistent/hook"}}}
 		}, want: "/nonexistent/hook"},
 		{name: "hook-fails", spec: func(s *specs.Spec) {
-			s.Hooks = &specs.Hooks{Prestart: []specs.Hook{{Path: "/bin/false"}}}
-		}, want: "prestart"},
+			s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/false"}}}
+		}, want: "createRuntime"},
 		{name: "hostname-without-uts", spec: func(s *specs.Spec) {
 			var ns []specs.LinuxNamespace
 			for _, n := range s.Linux.Namespaces {
