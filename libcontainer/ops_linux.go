@@ -82,7 +82,13 @@ func (c *Container) cgroup() (cgroups.Manager, error) {
 	}
 	m, err := cgroups.New(c.State.Config.Cgroup)
 	if err == nil {
-		m.SetCreated(c.State.CgroupCreated)
+		created := c.State.CgroupCreated
+		if c.State.legacyLeaves {
+			for _, d := range m.Paths() {
+				created = append(created, d)
+			}
+		}
+		m.SetCreated(created)
 		c.mgr = m
 	}
 	return m, err

@@ -39,6 +39,8 @@ type State struct {
 	// Ready: create finished (until then, `state` says "creating" while
 	// the creating command lives).
 	Ready bool `json:"ready,omitempty"`
+	// legacyLeaves: a state from before CgroupCreated (see legacyState).
+	legacyLeaves bool
 }
 
 // Identity is everything tekapo did on the host for a container, each
@@ -321,6 +323,9 @@ func decodeState(b []byte) (*State, string) {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return nil, fmt.Sprintf("state.json is corrupt (%v)", err)
 	}
+	if s.Version == 0 && s.Config != nil && s.Config.Cgroup != nil && s.Config.Process != nil {
+		legacyState(&s) // written by a tekapo before state versions
+	}
 	if s.Version != stateVersion {
 		return nil, fmt.Sprintf("state.json is from another version of tekapo (state version %d, this tekapo reads %d)", s.Version, stateVersion)
 	}
@@ -328,6 +333,23 @@ func decodeState(b []byte) (*State, string) {
 		return nil, "state.json is corrupt (no container config in it)"
 	}
 	return &s, ""
+}
+
+// legacyState reads a state written before identity was recorded: its
+// cgroup, veth and overlay come from its config, and, as that tekapo did,
+// the container's own cgroup directories are taken as its (their parents
+// are not: it did not say which it made).
+func legacyState(s *State) {
+	s.Version = stateVersion
+	s.CgroupPath, s.CgroupRootless = s.Config.Cgroup.Path, s.Config.Cgroup.Rootless
+	s.legacyLeaves = true
+	if s.Config.Veth != nil {
+		s.HostVeth = s.Config.Veth.Host
+	}
+	if s.Config.RootOverlay != nil {
+		s.OverlayKeep = s.Config.RootOverlay.Keep
+	}
+	s.Ready = true
 }
 
 // loadIdentity is what delete --force works from: state.json's identity
