@@ -64,7 +64,7 @@ fuzz:
 
 soak: $(BIN)
 	TEKAPO_SOAK_CYCLES=$${CYCLES:-1000} $(GO) test -count=1 -timeout 90m -run '^TestSoak$$' -v ./tests/integration/ \
-		| grep -E '^soak:|^(ok|FAIL|--- )'
+		| grep -E '^soak:|_test.go:|^(ok|FAIL|--- )'
 
 # This host's cgroups are hybrid: pure v2 is tested in a VM (tests/v2vm),
 # with test binaries built here and run there.

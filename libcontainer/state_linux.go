@@ -228,15 +228,11 @@ func (d *stateDir) remove() error {
 }
 
 // save records the identity (identity.json), then the whole state
-// (state.json), each written atomically and durably.
+// (state.json), each replaced atomically, then makes both renames durable
+// with one fsync of the directory.
 func (d *stateDir) save(s *State) error {
-	s.Version = stateVersion
-	ib, err := json.Marshal(&s.Identity)
-	if err != nil {
+	if err := d.writeIdentity(s); err != nil {
 		return err
-	}
-	if err := writeAtomic(d.path, identityFile, ib); err != nil {
-		return fmt.Errorf("save state: %w", err)
 	}
 	b, err := json.Marshal(s)
 	if err != nil {
@@ -245,11 +241,41 @@ func (d *stateDir) save(s *State) error {
 	if err := writeAtomic(d.path, stateFile, b); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
+	return d.sync()
+}
+
+// saveIdentity records only the identity: what create does between its
+// first and last save (identity.json is small; state.json holds the
+// whole config). load takes the identity from identity.json.
+func (d *stateDir) saveIdentity(s *State) error {
+	if err := d.writeIdentity(s); err != nil {
+		return err
+	}
+	return d.sync()
+}
+
+func (d *stateDir) writeIdentity(s *State) error {
+	s.Version = stateVersion
+	ib, err := json.Marshal(&s.Identity)
+	if err != nil {
+		return err
+	}
+	if err := writeAtomic(d.path, identityFile, ib); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
 	return nil
 }
 
-// writeAtomic replaces dir/name: a temporary file, fsync, rename, fsync
-// of the directory. A reader sees the old content or the new, whole.
+// sync makes the directory's renames durable.
+func (d *stateDir) sync() error {
+	if err := syncDir(d.path); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	return nil
+}
+
+// writeAtomic replaces dir/name through a temporary file and a rename: a
+// reader sees the old content or the new, whole (the caller fsyncs dir).
 func writeAtomic(dir, name string, b []byte) error {
 	tmp := filepath.Join(dir, "."+name+".tmp")
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|unix.O_NOFOLLOW, 0o600)
@@ -257,9 +283,6 @@ func writeAtomic(dir, name string, b []byte) error {
 		return err
 	}
 	_, err = f.Write(b)
-	if serr := f.Sync(); err == nil {
-		err = serr
-	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -268,9 +291,8 @@ func writeAtomic(dir, name string, b []byte) error {
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return err
 	}
-	return syncDir(dir)
+	return err
 }
 
 func syncDir(dir string) error {
@@ -311,7 +333,23 @@ func (d *stateDir) load() (*State, error) {
 	if s.ID != d.id {
 		return nil, &StateError{d.id, fmt.Sprintf("state.json belongs to container %q", s.ID)}
 	}
+	if id := d.readIdentity(); id != nil {
+		s.Identity = *id // written first by every save: never older
+	}
 	return s, nil
+}
+
+// readIdentity is identity.json when it is sound, else nil.
+func (d *stateDir) readIdentity() *Identity {
+	b, err := os.ReadFile(filepath.Join(d.path, identityFile))
+	if err != nil {
+		return nil
+	}
+	var id Identity
+	if json.Unmarshal(b, &id) != nil || id.Version != stateVersion || id.ID != d.id {
+		return nil
+	}
+	return &id
 }
 
 // decodeState parses a state.json; problem says what is wrong with it.
@@ -352,21 +390,16 @@ func legacyState(s *State) {
 	s.Ready = true
 }
 
-// loadIdentity is what delete --force works from: state.json's identity
-// when it is sound, else identity.json's; nil when neither is.
+// loadIdentity is what delete --force works from: identity.json when it
+// is sound, else state.json's identity; nil when neither is.
 func (d *stateDir) loadIdentity() *Identity {
+	if id := d.readIdentity(); id != nil {
+		return id
+	}
 	if s, err := d.load(); err == nil {
 		return &s.Identity
 	}
-	b, err := os.ReadFile(filepath.Join(d.path, identityFile))
-	if err != nil {
-		return nil
-	}
-	var id Identity
-	if json.Unmarshal(b, &id) != nil || id.Version != stateVersion || id.ID != d.id {
-		return nil
-	}
-	return &id
+	return nil
 }
 
 func (d *stateDir) startSock() string { return filepath.Join(d.path, startSockName) }
