@@ -5,7 +5,9 @@ package libcontainer
 // when the runtime reaches it, the runtime SIGKILLs itself there, as an
 // engine's timeout would. It only ever ends the process that was given it
 // (init and hooks never see the runtime's environment), so it is harmless
-// outside the tests; it is not a documented interface.
+// outside the tests; it is not a documented interface. "<step>:stop"
+// stops the runtime there instead (SIGSTOP), holding its lock, so that a
+// test can look at the container meanwhile before it kills it.
 //
 // | step                 | the runtime has just...                                      |
 // |----------------------|--------------------------------------------------------------|
@@ -35,10 +37,13 @@ import (
 
 const faultEnv = "_TEKAPO_FAULT"
 
-// FaultPoint kills the runtime when _TEKAPO_FAULT names step.
+// FaultPoint kills (or stops) the runtime when _TEKAPO_FAULT names step.
 func FaultPoint(step string) {
-	if os.Getenv(faultEnv) == step {
+	switch os.Getenv(faultEnv) {
+	case step:
 		unix.Kill(unix.Getpid(), unix.SIGKILL) //nolint:errcheck
 		select {}
+	case step + ":stop":
+		unix.Kill(unix.Getpid(), unix.SIGSTOP) //nolint:errcheck
 	}
 }

@@ -186,3 +186,41 @@ func TestCrashAtEveryStep(t *testing.T) {
 	}
 	t.Logf("steps killed: %d; slowest state after a kill: %s", killed, slowest)
 }
+
+// TestStateWhileCreating: a create stopped at a step holds the lock;
+// `state` (which takes none) still answers at once, "creating"; once the
+// create is killed, delete --force undoes it.
+func TestStateWhileCreating(t *testing.T) {
+	e := newEnv(t)
+	id := "stuck"
+	e.write(e.spec(id, "sleep", "1000"))
+	for _, step := range []string{"create:state-saved", "init:spawned", "init:ready"} {
+		cmd := exec.Command(tekapo, "--root", e.root, "create", id)
+		cmd.Dir = e.bundle
+		cmd.Env = append(os.Environ(), "_TEKAPO_FAULT="+step+":stop")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		stopped := waitFor(20*time.Second, func() bool {
+			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid))
+			s := string(b)
+			return len(s) > 0 && strings.Fields(s[strings.LastIndexByte(s, ')')+2:])[0] == "T"
+		})
+		if !stopped {
+			cmd.Process.Kill()
+			cmd.Wait() //nolint:errcheck
+			t.Fatalf("%s: create never stopped there", step)
+		}
+		t0 := time.Now()
+		st := e.state(id)
+		t.Logf("%s: state answered %q in %s while create held the lock", step, st.Status, time.Since(t0))
+		if st.Status != "creating" {
+			t.Errorf("%s: state %q, want creating", step, st.Status)
+		}
+		cmd.Process.Kill()
+		cmd.Wait() //nolint:errcheck
+		pid, start := e.recordedInit(id)
+		e.ok("delete", "--force", id)
+		e.checkUndone(id, step, t.TempDir(), "tknone", pid, start)
+	}
+}
