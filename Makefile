@@ -21,7 +21,7 @@ SOURCES  := $(shell find cmd libcontainer specconv -name '*.go' -o -name '*.c') 
 export TEKAPO_BIN := $(CURDIR)/$(BIN)
 
 # Debian packages the build and the tests use.
-APT_PACKAGES := gcc pkg-config libseccomp-dev busybox-static runc crun uidmap iproute2 procps util-linux
+APT_PACKAGES := gcc pkg-config libseccomp-dev busybox-static runc crun uidmap iproute2 procps util-linux time
 
 .PHONY: all deps demo test unit fuzz-short fuzz soak integration v2lane lint bench clean
 

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -19,17 +18,17 @@ import (
 // call runs tekapo from any goroutine; a command still running after a
 // minute is a hang, reported as exit -2.
 func (e *env) call(bundle string, args ...string) result {
-	r, _ := e.callRSS(bundle, args...)
-	return r
+	return e.callWrapped(nil, bundle, args...)
 }
 
-// callRSS is call, with the command's peak RSS in KiB.
-func (e *env) callRSS(bundle string, args ...string) (result, int64) {
-	cmd := exec.Command(tekapo, append([]string{"--root", e.root}, args...)...)
+// callWrapped is call with tekapo run by wrapper (a command and its flags).
+func (e *env) callWrapped(wrapper []string, bundle string, args ...string) result {
+	argv := append(append(append([]string{}, wrapper...), tekapo, "--root", e.root), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = bundle
 	out, errf, err := tempPair()
 	if err != nil {
-		return result{code: -3, stderr: err.Error()}, 0
+		return result{code: -3, stderr: err.Error()}
 	}
 	defer os.Remove(out.Name())
 	defer os.Remove(errf.Name())
@@ -37,7 +36,7 @@ func (e *env) callRSS(bundle string, args ...string) (result, int64) {
 	defer errf.Close()
 	cmd.Stdout, cmd.Stderr = out, errf
 	if err := cmd.Start(); err != nil {
-		return result{code: -3, stderr: err.Error()}, 0
+		return result{code: -3, stderr: err.Error()}
 	}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }() //nolint:errcheck
@@ -46,13 +45,9 @@ func (e *env) callRSS(bundle string, args ...string) (result, int64) {
 	case <-time.After(60 * time.Second):
 		cmd.Process.Kill()
 		<-done
-		return result{code: -2, stderr: fmt.Sprintf("tekapo %v: hung for 60s", args)}, 0
+		return result{code: -2, stderr: fmt.Sprintf("tekapo %v: hung for 60s", args)}
 	}
-	var rss int64
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rss = ru.Maxrss
-	}
-	return result{stdout: readAll(out), stderr: readAll(errf), code: cmd.ProcessState.ExitCode()}, rss
+	return result{stdout: readAll(out), stderr: readAll(errf), code: cmd.ProcessState.ExitCode()}
 }
 
 func tempPair() (*os.File, *os.File, error) {
