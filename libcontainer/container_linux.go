@@ -92,7 +92,7 @@ func Create(o *CreateOpts) (c *Container, err error) {
 	}
 	if made := mgr.Created(); len(made) != len(st.CgroupCreated) {
 		st.CgroupCreated = made // someone else made one meanwhile: not ours
-		if err := dir.saveIdentity(st); err != nil {
+		if err := dir.saveIdentity(st, false); err != nil {
 			return nil, err
 		}
 	}
@@ -103,7 +103,7 @@ func Create(o *CreateOpts) (c *Container, err error) {
 	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) //nolint:errcheck // lets us reap init on failure
 	if cfg.RootOverlay != nil {
 		st.Overlay, st.OverlayKeep = overlayPlan(cfg, dir.path, o.ID), cfg.RootOverlay.Keep
-		if err := dir.saveIdentity(st); err != nil {
+		if err := dir.saveIdentity(st, st.Overlay.Own); err != nil {
 			return nil, err
 		}
 		ov, err := prepareOverlay(cfg, dir.path, o.ID)
@@ -148,7 +148,7 @@ type recorder struct {
 func (r *recorder) initPid(pid int) error {
 	r.st.InitPid = pid
 	_, r.st.InitStartTime, _ = procStat(pid)
-	return r.dir.saveIdentity(r.st)
+	return r.dir.saveIdentity(r.st, false)
 }
 
 // veth records the host end of the pair before it is made; a name the
@@ -161,7 +161,7 @@ func (r *recorder) veth(cfg *configs.Config) error {
 		return fmt.Errorf("veth %s: an interface of that name already exists on the host", cfg.Veth.Host)
 	}
 	r.st.HostVeth = cfg.Veth.Host
-	return r.dir.saveIdentity(r.st)
+	return r.dir.saveIdentity(r.st, false)
 }
 
 // startInit spawns init and drives it to "ready".

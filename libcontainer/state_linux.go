@@ -222,9 +222,7 @@ func (d *stateDir) unlock() {
 
 func (d *stateDir) remove() error {
 	defer d.unlock()
-	err := os.RemoveAll(d.path)
-	syncDir(filepath.Dir(d.path))
-	return err
+	return os.RemoveAll(d.path)
 }
 
 // save records the identity (identity.json), then the whole state
@@ -246,10 +244,17 @@ func (d *stateDir) save(s *State) error {
 
 // saveIdentity records only the identity: what create does between its
 // first and last save (identity.json is small; state.json holds the
-// whole config). load takes the identity from identity.json.
-func (d *stateDir) saveIdentity(s *State) error {
+// whole config). load takes the identity from identity.json. The rename
+// alone is enough against a crash of the runtime; durable (an fsync of
+// the directory) is for records that must survive a crash of the
+// machine: only on-disk side effects (the overlay dirs) do, the
+// processes, cgroups and veth pair go with it.
+func (d *stateDir) saveIdentity(s *State, durable bool) error {
 	if err := d.writeIdentity(s); err != nil {
 		return err
+	}
+	if !durable {
+		return nil
 	}
 	return d.sync()
 }
