@@ -4,13 +4,14 @@
 #   make deps     install what the build and the tests need (apt; idempotent)
 #   make demo     run a busybox container that shows its isolation, then clean up
 #   make test     unit + integration tests, the pure-v2 VM lane, the OCI conformance ratchet
-#                 and the engines (podman, containerd, docker) driving bin/tekapo (as root)
+#                 the engines (podman, containerd, docker) driving bin/tekapo and the CRI lane (as root)
 #   make lint     gofmt, go vet, staticcheck
 #   make bench    start-up cost against runc and crun, measured in the same run
 #   make v2lane   the cgroup and integration tests again, in a pure cgroup-v2 VM (qemu)
 #   make engines  podman, containerd and docker driving bin/tekapo (tests/engines)
 #   make soak     1000 run/delete cycles (CYCLES=N), printing mounts, cgroups, fds, RSS...
 #   make fuzz     every fuzz target for FUZZTIME (60s each); `make test` runs 3s each
+#   make cri      pods through containerd's CRI with crictl, tekapo beside runc (tests/cri)
 
 GO       ?= go
 BIN      := bin/tekapo
@@ -29,6 +30,7 @@ APT_PACKAGES := gcc pkg-config libseccomp-dev busybox-static runc crun uidmap ip
 include tests/v2vm/v2vm.mk
 include tests/engines/engines.mk
 include tests/conformance/conformance.mk
+include tests/cri/cri.mk
 
 all: $(BIN)
 
@@ -47,7 +49,7 @@ deps:
 demo: deps $(BIN)
 	./tests/demo.sh $(BIN)
 
-test: deps $(BIN) unit fuzz-short integration v2lane conformance engines-deps engines
+test: deps $(BIN) unit fuzz-short integration v2lane conformance engines-deps engines cri
 
 unit:
 	$(GO) test -count=1 ./cmd/... ./libcontainer/... ./specconv/...

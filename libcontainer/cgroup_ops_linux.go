@@ -14,7 +14,7 @@ import (
 // Stats returns the container's cgroup statistics.
 func (c *Container) Stats() (*cgroups.Stats, error) {
 	if s := c.Status(); s == Stopped {
-		return nil, fmt.Errorf("container %s is not running", c.State.ID)
+		return nil, ErrNotRunning
 	}
 	m, err := c.cgroup()
 	if err != nil {
@@ -34,7 +34,7 @@ func (c *Container) Stats() (*cgroups.Stats, error) {
 // are written back.
 func (c *Container) Update(r *specs.LinuxResources) error {
 	if s := c.Status(); s == Stopped {
-		return fmt.Errorf("container %s is not running", c.State.ID)
+		return ErrNotRunning
 	}
 	m, err := c.cgroup()
 	if err != nil {
@@ -96,7 +96,7 @@ func Watch(root, id string, o WatchOpts) error {
 	}
 	c.Close()
 	if c.Status() == Stopped {
-		return fmt.Errorf("container %s is not running", id)
+		return ErrNotRunning
 	}
 	m, err := c.cgroup()
 	if err != nil {

@@ -42,7 +42,7 @@ func setupTerminal(sock syncSock, ic *initConfig, mountConsole bool) error {
 		return fmt.Errorf("chown %s: %w", name, err)
 	}
 	if mountConsole {
-		if err := bindConsole(name); err != nil {
+		if err := bindConsole(slave); err != nil {
 			return err
 		}
 	}
@@ -52,35 +52,54 @@ func setupTerminal(sock syncSock, ic *initConfig, mountConsole bool) error {
 	return takeTerminal(slave)
 }
 
-// openPty opens a new pty in the devpts instance mounted in the container:
-// /dev/ptmx, else /dev/pts/ptmx. The slave is opened through the master
-// (TIOCGPTPEER), so no path lookup can swap it.
+// openPty opens a new pty in the devpts instance mounted in the container.
+// /dev/ptmx is resolved inside the root without magic links and must be
+// the ptmx device; the slave is opened through the master (TIOCGPTPEER) and
+// must be on a devpts: no name in the container's /dev can swap either.
 func openPty() (master, slave int, name string, err error) {
-	master, err = unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	root, err := openRoot("/")
 	if err != nil {
-		master, err = unix.Open("/dev/pts/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+		return -1, -1, "", err
 	}
-	if err != nil {
+	defer root.Close()
+	master = -1
+	for _, p := range []string{"dev/ptmx", "dev/pts/ptmx"} {
+		fd, e := unix.Openat2(int(root.Fd()), p, &unix.OpenHow{
+			Flags: unix.O_RDWR | unix.O_NOCTTY | unix.O_CLOEXEC, Resolve: resolveInRoot})
+		if e != nil {
+			err = e
+			continue
+		}
+		if ok, _ := isCharDevFd(fd, 5, 2); ok {
+			master = fd
+			break
+		}
+		unix.Close(fd)
+		err = fmt.Errorf("%s is not the ptmx device", p)
+	}
+	if master < 0 {
 		return -1, -1, "", fmt.Errorf("open the container's /dev/ptmx: %w", err)
 	}
-	if err := unix.IoctlSetPointerInt(master, unix.TIOCSPTLCK, 0); err != nil {
+	fail := func(e error) (int, int, string, error) {
 		unix.Close(master)
-		return -1, -1, "", fmt.Errorf("unlock pty: %w", err)
+		return -1, -1, "", e
+	}
+	if err := unix.IoctlSetPointerInt(master, unix.TIOCSPTLCK, 0); err != nil {
+		return fail(fmt.Errorf("unlock pty: %w", err))
 	}
 	n, err := unix.IoctlGetUint32(master, unix.TIOCGPTN)
 	if err != nil {
-		unix.Close(master)
-		return -1, -1, "", fmt.Errorf("get pty number: %w", err)
+		return fail(fmt.Errorf("get pty number: %w", err))
 	}
 	name = "/dev/pts/" + strconv.Itoa(int(n))
 	slave, err = ptyPeer(master)
 	if err != nil {
-		// Without TIOCGPTPEER (before Linux 4.13) open the slave by name.
-		slave, err = unix.Open(name, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+		return fail(fmt.Errorf("open pty slave %s: %w", name, err))
 	}
-	if err != nil {
-		unix.Close(master)
-		return -1, -1, "", fmt.Errorf("open pty slave %s: %w", name, err)
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(slave, &st); err != nil || st.Type != unix.DEVPTS_SUPER_MAGIC {
+		unix.Close(slave)
+		return fail(fmt.Errorf("pty slave %s is not on a devpts", name))
 	}
 	return master, slave, name, nil
 }
@@ -125,20 +144,56 @@ func takeTerminal(slave int) error {
 	return nil
 }
 
-// bindConsole puts the terminal on /dev/console, as runc does for init.
-func bindConsole(slavePath string) error {
-	f, err := os.OpenFile("/dev/console", os.O_CREATE|os.O_RDONLY, 0o600)
+// bindConsole puts the terminal on /dev/console, as runc does for init:
+// the slave's own mount, cloned from its fd, on a /dev/console that tekapo
+// makes a plain file (a symlink or anything else there is removed first,
+// never followed).
+func bindConsole(slave int) error {
+	dev, err := openInContainer("/dev", unix.O_DIRECTORY)
 	if err != nil {
-		if errors.Is(err, unix.EROFS) {
-			return nil // a read-only /dev: no console, as crun
-		}
+		return fmt.Errorf("open /dev for the console: %w", err)
+	}
+	defer dev.Close()
+	target, err := consoleTarget(dev)
+	if errors.Is(err, unix.EROFS) {
+		return nil // a read-only /dev: no console, as crun
+	}
+	if err != nil {
 		return fmt.Errorf("create /dev/console: %w", err)
 	}
-	f.Close()
-	if err := unix.Mount(slavePath, "/dev/console", "", unix.MS_BIND, ""); err != nil {
-		return fmt.Errorf("bind %s on /dev/console: %w", slavePath, err)
+	defer target.Close()
+	tree, err := cloneMountFd(slave, false)
+	if err != nil {
+		return fmt.Errorf("bind the pty on /dev/console: %w", err)
+	}
+	defer tree.Close()
+	if err := attachAt(tree, target); err != nil {
+		return fmt.Errorf("bind the pty on /dev/console: %w", err)
 	}
 	return nil
+}
+
+func consoleTarget(dev *os.File) (*os.File, error) {
+	var st unix.Stat_t
+	err := unix.Fstatat(int(dev.Fd()), "console", &st, unix.AT_SYMLINK_NOFOLLOW)
+	if err == nil && st.Mode&unix.S_IFMT != unix.S_IFREG && st.Mode&unix.S_IFMT != unix.S_IFCHR {
+		if err := unix.Unlinkat(int(dev.Fd()), "console", 0); err != nil {
+			return nil, err
+		}
+	}
+	target, err := createFileAt(dev, "console")
+	if errors.Is(err, unix.EEXIST) {
+		target, err = openat2(dev, "console", unix.O_PATH|unix.O_CLOEXEC|unix.O_NOFOLLOW,
+			unix.RESOLVE_BENEATH|unix.RESOLVE_NO_SYMLINKS)
+	}
+	if err != nil {
+		return nil, errors.Unwrap(err) // the errno, for EROFS
+	}
+	if ok, _ := isDir(target); ok {
+		target.Close()
+		return nil, unix.EISDIR
+	}
+	return target, nil
 }
 
 // closePty drops a master the parent got from an init that then failed.

@@ -190,6 +190,14 @@ func startInit(o *CreateOpts, dir *stateDir, mgr cgroups.Manager, rec *recorder)
 		return nil, err
 	}
 	defer closeAll(mfds)
+	binds, err := unreachableBinds(cfg, mfds) // parity: bind_userns_linux.go
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll(binds)
+	for i, f := range binds {
+		mfds[i] = f
+	}
 	for i, f := range mfds {
 		if ic.MountFds == nil {
 			ic.MountFds = map[int]int{}
@@ -251,6 +259,7 @@ func drive(p *proc, ic *initConfig, mgr cgroups.Manager, hooks *configs.Hooks, r
 		switch m.Type {
 		case msgPty:
 			p.pty = os.NewFile(uintptr(fd), "pty-master")
+			clearONLCR(fd) // parity: before the process can write (tty_onlcr_linux.go)
 			continue
 		case msgSeccompFd:
 			err := forwardSeccompFd(ic.Seccomp, ic.HookState, fd)

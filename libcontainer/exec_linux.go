@@ -1,7 +1,6 @@
 package libcontainer
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -49,7 +48,12 @@ func prepareExec(ic *initConfig) (*execProcess, error) {
 	if wd, err := os.Getwd(); err != nil || !strings.HasPrefix(wd, "/") {
 		return nil, fmt.Errorf("current working directory is outside of container mount namespace root -- possible container breakout detected")
 	}
-	env := withHome(p.Env, p.UID)
+	// setgroups, setgid and setuid run after start: what makes them fail
+	// in a user namespace is found here, so that create reports it.
+	if err := checkIDsMapped(p); err != nil {
+		return nil, err
+	}
+	env := processEnv(p.Env, p.UID) // env_linux.go
 	if len(p.Args) == 0 {
 		return nil, errors.New("process args must not be empty")
 	}
@@ -145,28 +149,6 @@ func checkExecutable(p string) error {
 	return nil
 }
 
-// withHome adds HOME from the container's /etc/passwd when env lacks it.
-func withHome(env []string, uid uint32) []string {
-	for _, kv := range env {
-		if strings.HasPrefix(kv, "HOME=") {
-			return env
-		}
-	}
-	home := "/"
-	if f, err := os.Open("/etc/passwd"); err == nil {
-		s := bufio.NewScanner(f)
-		for s.Scan() {
-			fields := strings.Split(s.Text(), ":")
-			if len(fields) >= 6 && fields[2] == strconv.Itoa(int(uid)) {
-				home = fields[5]
-				break
-			}
-		}
-		f.Close()
-	}
-	return append(env, "HOME="+home)
-}
-
 func setRlimits(rl []configs.Rlimit) error {
 	for _, r := range rl {
 		lim := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
@@ -252,7 +234,55 @@ func setIDs(p *configs.Process) error {
 	return nil
 }
 
+// checkIDsMapped fails unless the process's uid, gid and additional gids
+// are mapped in init's user namespace (all are outside one), and unless
+// additional gids can be set at all.
+func checkIDsMapped(p *configs.Process) error {
+	uidMap, err := initProc.ReadSelf("uid_map")
+	if err != nil {
+		return fmt.Errorf("read uid_map: %w", err)
+	}
+	gidMap, err := initProc.ReadSelf("gid_map")
+	if err != nil {
+		return fmt.Errorf("read gid_map: %w", err)
+	}
+	if !idMapped(uidMap, p.UID) {
+		return fmt.Errorf("setuid %d: uid %d is not mapped in the container's user namespace", p.UID, p.UID)
+	}
+	if !idMapped(gidMap, p.GID) {
+		return fmt.Errorf("setgid %d: gid %d is not mapped in the container's user namespace", p.GID, p.GID)
+	}
+	for _, g := range p.AdditionalGids {
+		if !idMapped(gidMap, g) {
+			return fmt.Errorf("setgroups: additional gid %d is not mapped in the container's user namespace", g)
+		}
+	}
+	if len(p.AdditionalGids) > 0 && setgroupsDenied() {
+		return errors.New("cannot set additional gids: setgroups is denied in this user namespace")
+	}
+	return nil
+}
+
+// idMapped reports whether id is inside a range of a uid_map or gid_map
+// ("inside outside count" lines).
+func idMapped(m []byte, id uint32) bool {
+	for _, l := range strings.Split(string(m), "\n") {
+		f := strings.Fields(l)
+		if len(f) != 3 {
+			continue
+		}
+		start, err1 := strconv.ParseUint(f[0], 10, 32)
+		n, err2 := strconv.ParseUint(f[2], 10, 32)
+		if err1 == nil && err2 == nil && uint64(id) >= start && uint64(id)-start < n {
+			return true
+		}
+	}
+	return false
+}
+
+// setgroupsDenied reads setgroups through init's procfs handle: a fake
+// "deny" would keep init's supplementary groups for the process.
 func setgroupsDenied() bool {
-	b, err := os.ReadFile("/proc/self/setgroups")
+	b, err := initProc.ReadSelf("setgroups")
 	return err == nil && strings.TrimSpace(string(b)) == "deny"
 }

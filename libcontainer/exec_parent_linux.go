@@ -19,7 +19,9 @@ type ExecOpts struct {
 	Console      *os.File
 	PreserveFds  int
 	IgnorePaused bool
-	Stdio        [3]*os.File
+	// SubCgroups: exec --cgroup (ParseSubCgroups), controller ("" = all) to path.
+	SubCgroups map[string]string
+	Stdio      [3]*os.File
 	// PtyMaster is set by Exec for a terminal without a console socket.
 	PtyMaster *os.File
 }
@@ -47,10 +49,8 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	b := &bootstrap{OomScoreAdj: o.Process.OomScoreAdj}
-	for _, n := range cfg.Namespaces {
-		b.Join = append(b.Join, configs.Namespace{Type: n.Type,
-			Path: "/proc/" + strconv.Itoa(c.State.InitPid) + "/ns/" + nsFile[n.Type]})
+	if len(o.SubCgroups) > 0 {
+		mgr = subCgroupManager{mgr, o.SubCgroups} // exec_cgroup_linux.go
 	}
 	ic := &initConfig{Mode: "exec", ID: c.State.ID, Config: cfg, Process: o.Process, StartFd: -1, ConsoleFd: -1,
 		PreserveFds: o.PreserveFds, JoinCgroup: true, InUserNS: hasUserNS(cfg)}
@@ -58,6 +58,25 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	if o.Console != nil {
 		ic.ConsoleFd = 3 + o.PreserveFds + 1
 		extra = append(extra, o.Console)
+	}
+	// The namespaces go to the C stage as fds opened here, through a
+	// verified procfs handle, and named /proc/self/fd/N: init's pid is
+	// checked again once they are open, so a pid reused meanwhile cannot
+	// put the process in a stranger's namespaces.
+	b := &bootstrap{OomScoreAdj: o.Process.OomScoreAdj}
+	nsFds, err := c.openInitNamespaces()
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		for _, f := range nsFds {
+			f.Close()
+		}
+	}()
+	for i, n := range cfg.Namespaces {
+		b.Join = append(b.Join, configs.Namespace{Type: n.Type,
+			Path: "/proc/self/fd/" + strconv.Itoa(3+o.PreserveFds+1+len(extra))})
+		extra = append(extra, nsFds[i])
 	}
 	prog, err := compileSeccomp(o.Process.Seccomp)
 	if err != nil {
@@ -83,6 +102,29 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 		}
 	}
 	return p.pid, nil
+}
+
+// openInitNamespaces opens the namespaces of init, in the order of
+// cfg.Namespaces, and checks that init is still the same process.
+func (c *Container) openInitNamespaces() ([]*os.File, error) {
+	var fds []*os.File
+	fail := func(err error) ([]*os.File, error) {
+		for _, f := range fds {
+			f.Close()
+		}
+		return nil, err
+	}
+	for _, n := range c.State.Config.Namespaces {
+		f, err := openNamespace(c.State.InitPid, nsFile[n.Type])
+		if err != nil {
+			return fail(fmt.Errorf("open %s namespace of init: %w", nsFile[n.Type], err))
+		}
+		fds = append(fds, f)
+	}
+	if st, start, ok := procStat(c.State.InitPid); !ok || st == 'Z' || start != c.State.InitStartTime {
+		return fail(fmt.Errorf("cannot exec in a stopped container"))
+	}
+	return fds, nil
 }
 
 // WaitPid reaps children until pid exits (the caller is their subreaper)

@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/tekapo/tekapo/libcontainer/configs"
+	"github.com/tekapo/tekapo/libcontainer/internal/procfs"
 )
 
 // Idmapped bind mounts (runtime-spec 1.2: "idmap"/"ridmap", per-mount
@@ -37,6 +38,12 @@ func idmapMounts(cfg *configs.Config) (map[int]*os.File, error) {
 		}
 	}()
 	for i, m := range cfg.Mounts {
+		if m.IDMapJoinedUserNS {
+			if err := joinedUserNSMaps(cfg, m); err != nil {
+				closeAll(out)
+				return nil, fmt.Errorf("idmapped mount %s on %s: %w", m.Source, m.Destination, err)
+			}
+		}
 		if len(m.UIDMappings) == 0 && len(m.GIDMappings) == 0 {
 			continue
 		}
@@ -133,7 +140,7 @@ func mappedUserNS(uids, gids []configs.IDMap) (*os.File, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("make user namespace for the mapping: %w", err)
 	}
-	ns, err := os.Open("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/ns/user")
+	ns, err := openNamespace(cmd.Process.Pid, "user")
 	w.Close()
 	cmd.Process.Kill() //nolint:errcheck
 	cmd.Wait()         //nolint:errcheck
@@ -153,22 +160,63 @@ func sysMaps(m []configs.IDMap) []syscall.SysProcIDMap {
 
 // attachMount is init's side: it moves the detached mount fd (from the
 // parent) onto the mount's destination in the rootfs.
-func attachMount(root string, m *configs.Mount, fd int) error {
+func attachMount(root *os.File, m *configs.Mount, fd int) error {
+	tree := os.NewFile(uintptr(fd), m.Source)
+	defer tree.Close()
 	// The source itself may be out of the container's reach: look at the
 	// mount the parent made.
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
+	dir, err := isDir(tree)
+	if err != nil {
 		return fmt.Errorf("idmapped mount %s: %w", m.Source, err)
 	}
-	target, _, err := openInRoot(root, m.Destination, st.Mode&unix.S_IFMT != unix.S_IFDIR)
+	t, err := resolveTarget(root, m.Destination, !dir, false)
 	if err != nil {
 		return fmt.Errorf("mount %s: %w", m.Destination, err)
 	}
-	defer unix.Close(target)
-	err = unix.MoveMount(fd, "", target, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
-	unix.Close(fd)
-	if err != nil {
+	defer t.Close()
+	if err := checkProcTarget(root, t.f, m.Destination, func() bool { return false }); err != nil {
+		return err
+	}
+	if err := attachAt(tree, t.f); err != nil {
 		return fmt.Errorf("attach idmapped mount %s on %s: %w", m.Source, m.Destination, err)
 	}
-	return nil
+	return setPropagation(m, tree)
+}
+
+// joinedUserNSMaps gives an "idmap" mount the maps of the user namespace
+// the container joins, read from /proc/PID/{uid,gid}_map of a process in
+// it (the path must name one: /proc/PID/ns/user).
+func joinedUserNSMaps(cfg *configs.Config, m *configs.Mount) error {
+	ns, _ := cfg.Namespace(configs.NEWUSER)
+	var pid int
+	if _, err := fmt.Sscanf(ns.Path, "/proc/%d/ns/user", &pid); err != nil || ns.Path != fmt.Sprintf("/proc/%d/ns/user", pid) {
+		return fmt.Errorf("the maps of the joined user namespace %s cannot be read (only a /proc/PID/ns/user path tells whose they are): give the mount uidMappings and gidMappings", ns.Path)
+	}
+	proc, err := procfs.Open()
+	if err != nil {
+		return err
+	}
+	defer proc.Close()
+	read := func(file string) ([]configs.IDMap, error) {
+		b, err := proc.ReadPid(pid, file)
+		if err != nil {
+			return nil, fmt.Errorf("read the joined user namespace's %s: %w", file, err)
+		}
+		var out []configs.IDMap
+		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			var mp configs.IDMap
+			if _, err := fmt.Sscanf(l, "%d %d %d", &mp.ContainerID, &mp.HostID, &mp.Size); err == nil {
+				out = append(out, mp)
+			}
+		}
+		if len(out) == 0 {
+			return nil, fmt.Errorf("the joined user namespace has no %s", file)
+		}
+		return out, nil
+	}
+	if m.UIDMappings, err = read("uid_map"); err != nil {
+		return err
+	}
+	m.GIDMappings, err = read("gid_map")
+	return err
 }

@@ -6,12 +6,19 @@ import (
 	"os"
 	"runtime"
 	"strconv"
-	"strings"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/tekapo/tekapo/libcontainer/configs"
+	"github.com/tekapo/tekapo/libcontainer/internal/procfs"
 )
+
+// initProc is init's procfs handle (libcontainer/internal/procfs), opened
+// first thing: for a new container before any of its mounts exists, so
+// that nothing the config or the image mounts can redirect init's own
+// /proc writes (sysctls, attr files) or reads (setgroups). Init is one
+// process doing one job, hence a package variable; it is close-on-exec.
+var initProc *procfs.Handle
 
 // Init is `tekapo init`: B of nsenter.c, the container's init or an exec'd
 // process, already in its namespaces. It never returns: it execs the
@@ -28,7 +35,8 @@ func Init() {
 	unix.CloseOnExec(fd)
 	sock := syncSock{os.NewFile(uintptr(fd), "sync")}
 	err = initMain(sock) // returns only on failure: it execs otherwise
-	// Before "ready" the parent reports it; after, only stderr is left.
+	// Before "ready" the parent reports it; after, run's parent or start
+	// (startsock_linux.go) does, and stderr has it too.
 	if sock.send(syncMsg{Type: msgError, Message: err.Error()}, -1) != nil {
 		fmt.Fprintln(os.Stderr, "tekapo init:", err)
 	}
@@ -44,6 +52,9 @@ func initMain(sock syncSock) error {
 	ic := m.Config
 	if m.Type != msgConfig || ic == nil || ic.Process == nil {
 		return errors.New("bad init config")
+	}
+	if initProc, err = procfs.Open(); err != nil {
+		return err
 	}
 	os.Clearenv()
 	unix.Umask(0)
@@ -81,16 +92,17 @@ func standardInit(sock syncSock, ic *initConfig) error {
 	if ic.StartFd >= 0 {
 		waiter = &startWaiter{fd: ic.StartFd}
 	}
-	if cfg.HasNew(configs.NEWNS) {
-		if err := setupRootfs(sock, ic); err != nil { // writes the sysctls too
+	// parity: a mount namespace joined by path is set up as a new one (runc
+	// does the same); without any, the root is only a chroot (nomntns_linux.go).
+	_, hasMntNS := cfg.Namespace(configs.NEWNS)
+	terminal := func() error { return setupTerminal(sock, ic, hasMntNS) }
+	if hasMntNS {
+		if err := setupRootfs(sock, ic, terminal); err != nil { // writes the sysctls too
 			return err
 		}
-	} else if err := runHooksInParent(sock); err != nil {
+	} else if err := chrootWithoutMountNS(sock, ic); err != nil {
 		return err
-	} else if err := writeSysctls(cfg.Sysctl); err != nil {
-		return err
-	}
-	if err := setupTerminal(sock, ic, cfg.HasNew(configs.NEWNS)); err != nil {
+	} else if err := terminal(); err != nil {
 		return err
 	}
 	if err := setupUTS(cfg); err != nil {
@@ -121,23 +133,37 @@ func standardInit(sock syncSock, ic *initConfig) error {
 	if waiter != nil {
 		sock.f.Close() // create: the parent is gone by start
 	}
-	// startContainer hooks run once start has connected, before it is
-	// answered: poststart hooks run after them.
-	start := func() error { return runStartContainerHooks(cfg.Hooks.StartContainer, ic.HookState) }
-	if waiter != nil {
-		err = waiter.wait(start)
-	} else {
-		err = start()
+	// startContainer hooks run once start has connected; start returns
+	// (and runs the poststart hooks) once the process is exec'd, or with
+	// the error that stopped it (startsock_linux.go).
+	start := func() error { return runStartContainerHooks(cfg.Hooks.StartContainer, ic.HookState, p.env) }
+	if waiter == nil {
+		// run: the parent reads an error frame, or sees the socket
+		// close at execve.
+		if err := start(); err != nil {
+			return err
+		}
+		return p.finish(sock, early)
 	}
+	conn, err := waiter.wait(start)
 	if err != nil {
 		return err
 	}
-	if !early {
-		if err := p.finalize(sock); err != nil {
+	// start is still connected: what fails from here on is its error.
+	err = p.finish(sock, early)
+	startFailed(conn, err)
+	return err
+}
+
+// finish is the end of init: drop privileges and load seccomp (unless
+// done before ready), then exec. It returns only an error.
+func (e *execProcess) finish(sock syncSock, finalized bool) error {
+	if !finalized {
+		if err := e.finalize(sock); err != nil {
 			return err
 		}
 	}
-	return p.exec()
+	return e.exec()
 }
 
 // execInit runs a new process in an existing container (tekapo exec): the
@@ -173,32 +199,16 @@ func setupUTS(cfg *configs.Config) error {
 	return nil
 }
 
+// writeSysctls writes the config's sysctls through init's procfs handle,
+// never through the container's /proc/sys: they land in the namespaces of
+// init, which are the container's.
 func writeSysctls(s map[string]string) error {
 	for k, v := range s {
-		path := "/proc/sys/" + dotsToSlashes(k)
-		if err := os.WriteFile(path, []byte(v), 0); err != nil {
+		if err := initProc.WriteSysctl(k, v); err != nil {
 			return fmt.Errorf("sysctl %s=%s: %w", k, v, err)
 		}
 	}
 	return nil
-}
-
-// dotsToSlashes turns a sysctl name into its /proc/sys path as sysctl(8)
-// does: a name whose first separator is "/" is a path already.
-func dotsToSlashes(k string) string {
-	if i := strings.IndexAny(k, "./"); i >= 0 && k[i] == '/' {
-		return k
-	}
-	b := []byte(k)
-	for i, c := range b {
-		switch c {
-		case '.':
-			b[i] = '/'
-		case '/':
-			b[i] = '.'
-		}
-	}
-	return string(b)
 }
 
 // runHooksInParent asks the parent to run the prestart and createRuntime

@@ -45,13 +45,8 @@ func setLSMLabels(p *configs.Process) error {
 }
 
 // writeAttr writes this thread's /proc attr file (init is locked to the
-// thread that execs).
+// thread that execs), through init's procfs handle: a /proc the container
+// arranged cannot swallow the label (CVE-2019-16884).
 func writeAttr(name, value string) error {
-	f, err := os.OpenFile("/proc/thread-self/attr/"+name, os.O_WRONLY, 0)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = f.WriteString(value)
-	return err
+	return initProc.WriteThreadSelf("attr/"+name, value)
 }

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -50,11 +49,12 @@ func setupNetwork(pid int, cfg *configs.Config) error {
 	if len(cfg.NetDevices) == 0 && cfg.Veth == nil {
 		return nil
 	}
-	ns, err := netns.GetFromPath("/proc/" + strconv.Itoa(pid) + "/ns/net")
+	f, err := openNamespace(pid, "net")
 	if err != nil {
 		return fmt.Errorf("open init's network namespace: %w", err)
 	}
-	defer ns.Close()
+	defer f.Close()
+	ns := netns.NsHandle(int(f.Fd()))
 	h, err := netlink.NewHandleAt(ns)
 	if err != nil {
 		return fmt.Errorf("netlink in init's network namespace: %w", err)

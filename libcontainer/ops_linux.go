@@ -176,12 +176,26 @@ func (c *Container) poststart() error {
 
 // Signal sends sig to init, or with all to every process of the container.
 func (c *Container) Signal(sig unix.Signal, all bool) error {
+	// Without a pid namespace of its own, the container's processes outlive
+	// its init: SIGKILL goes to every one of them, also once init is gone
+	// (as current runc; containerd's shim sends kill --all ID 9 when such an
+	// init exits, and the container is not done until they are).
+	if sig == unix.SIGKILL && !c.ownPidNS() {
+		if err := c.signalAll(sig); err != nil {
+			return fmt.Errorf("unable to kill all processes: %w", err)
+		}
+		return nil
+	}
 	s := c.Status()
 	if s == Stopped {
-		return fmt.Errorf("container %s is not running", c.State.ID)
+		return ErrNotRunning
 	}
 	if !all {
-		return unix.Kill(c.State.InitPid, sig)
+		if err := unix.Kill(c.State.InitPid, sig); err != nil {
+			// runc's words; ESRCH ("no such process") tells engines it exited
+			return fmt.Errorf("unable to signal init: %w", err)
+		}
+		return nil
 	}
 	return c.signalAll(sig)
 }
@@ -242,7 +256,7 @@ func (c *Container) Pids() ([]int, error) {
 // Pause freezes every process of the container.
 func (c *Container) Pause() error {
 	if s := c.Status(); s != Running && s != Created {
-		return fmt.Errorf("container %s is not running", c.State.ID)
+		return ErrNotRunning
 	}
 	m, err := c.cgroup()
 	if err != nil {
@@ -254,7 +268,7 @@ func (c *Container) Pause() error {
 // Resume thaws a paused container.
 func (c *Container) Resume() error {
 	if s := c.Status(); s != Paused {
-		return fmt.Errorf("container %s is not paused", c.State.ID)
+		return ErrNotPaused
 	}
 	m, err := c.cgroup()
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tekapo/tekapo/libcontainer/configs"
+	"github.com/tekapo/tekapo/libcontainer/internal/procfs"
 )
 
 // initConfig is what the parent sends to init (frame 1 of sync.go).
@@ -245,25 +246,30 @@ func memfdExe() (*os.File, error) {
 }
 
 // writeIDMaps writes the uid and gid maps of pid (the C stage, now in its
-// new user namespace). Root writes them itself; an unprivileged caller
-// writes its own single id directly and uses newuidmap/newgidmap for more.
+// new user namespace), through a verified procfs handle rather than by
+// name. Root writes them itself; an unprivileged caller writes its own
+// single id directly and uses newuidmap/newgidmap for more.
 func writeIDMaps(pid int, b *bootstrap) error {
-	dir := "/proc/" + strconv.Itoa(pid)
 	if b.Rootless && !singleOwnMap(b) {
 		if err := runMapHelper("newgidmap", pid, b.GIDMaps); err != nil {
 			return err
 		}
 		return runMapHelper("newuidmap", pid, b.UIDMaps)
 	}
+	proc, err := procfs.OpenPids()
+	if err != nil {
+		return err
+	}
+	defer proc.Close()
 	if b.Rootless {
-		if err := os.WriteFile(dir+"/setgroups", []byte("deny"), 0); err != nil {
+		if err := proc.WritePid(pid, "setgroups", "deny"); err != nil {
 			return fmt.Errorf("write setgroups: %w", err)
 		}
 	}
-	if err := os.WriteFile(dir+"/gid_map", []byte(formatMaps(b.GIDMaps)), 0); err != nil {
+	if err := proc.WritePid(pid, "gid_map", formatMaps(b.GIDMaps)); err != nil {
 		return fmt.Errorf("write gid_map: %w", err)
 	}
-	if err := os.WriteFile(dir+"/uid_map", []byte(formatMaps(b.UIDMaps)), 0); err != nil {
+	if err := proc.WritePid(pid, "uid_map", formatMaps(b.UIDMaps)); err != nil {
 		return fmt.Errorf("write uid_map: %w", err)
 	}
 	return nil
@@ -303,4 +309,14 @@ func waitGone(pid int) {
 	for i := 0; i < 2000 && pidAlive(pid); i++ {
 		unix.Nanosleep(&unix.Timespec{Nsec: 5e6}, nil) //nolint:errcheck
 	}
+}
+
+// openNamespace opens /proc/PID/ns/NAME through a verified procfs handle.
+func openNamespace(pid int, name string) (*os.File, error) {
+	proc, err := procfs.OpenPids()
+	if err != nil {
+		return nil, err
+	}
+	defer proc.Close()
+	return proc.OpenNamespace(pid, name)
 }

@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
-	securejoin "github.com/cyphar/filepath-securejoin"
+	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
 	"golang.org/x/sys/unix"
 
 	"github.com/tekapo/tekapo/libcontainer/configs"
@@ -15,17 +16,12 @@ import (
 // setupRootfs builds the container's mount table in its new mount
 // namespace and pivots into it. Order follows runc: propagation, the
 // rootfs bind, config mounts in order, /dev, hooks, pivot_root, masked
-// and read-only paths, read-only root.
-func setupRootfs(sock syncSock, ic *initConfig) error {
+// and read-only paths, the terminal, read-only root. Every path inside the rootfs is
+// resolved in it to an fd first (inroot_linux.go).
+func setupRootfs(sock syncSock, ic *initConfig, console func() error) error {
 	cfg := ic.Config
-	prop := cfg.RootPropagation
-	if prop == 0 || prop&unix.MS_SHARED != 0 {
-		// pivot_root refuses shared mounts: a "shared" root is made
-		// shared once it is the root (below).
-		prop = unix.MS_SLAVE | unix.MS_REC
-	}
-	if err := unix.Mount("", "/", "", uintptr(prop), ""); err != nil {
-		return fmt.Errorf("make / %s: %w", propName(prop), err)
+	if err := prepareRootPropagation(cfg, ic.Overlay); err != nil {
+		return err
 	}
 	if ic.Overlay != nil {
 		if err := mountRootOverlay(cfg, ic.Overlay, ic.InUserNS); err != nil {
@@ -34,25 +30,43 @@ func setupRootfs(sock syncSock, ic *initConfig) error {
 	} else if err := unix.Mount(cfg.Rootfs, cfg.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind rootfs %s: %w", cfg.Rootfs, err)
 	}
-	devMounted := false
+	// Warm pathrs-lite's procfs handle while the runtime's own /proc is
+	// the one in reach (it is cached; later lookups use it).
+	if proc, err := procfs.OpenProcRoot(); err == nil {
+		proc.Close()
+	}
+	root, err := openRoot(cfg.Rootfs)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	devRO := false
 	for i, m := range cfg.Mounts {
+		if filepath.Clean(m.Destination) == "/dev" && !m.IsBind() && m.Flags&unix.MS_RDONLY != 0 {
+			// A read-only /dev is made writable, filled, then made
+			// read-only (below), as runc does.
+			rw := *m
+			rw.Flags &^= unix.MS_RDONLY
+			m, devRO = &rw, true
+		}
 		if fd, ok := ic.MountFds[i]; ok {
-			if err := attachMount(cfg.Rootfs, m, fd); err != nil {
+			if err := attachMount(root, m, fd); err != nil {
 				return err
 			}
-		} else if err := mountInRoot(cfg.Rootfs, m, ic); err != nil {
+		} else if err := mountInRoot(root, m, ic); err != nil {
 			return err
 		}
-		if filepath.Clean(m.Destination) == "/dev" && !m.IsBind() {
-			devMounted = true
-		}
 	}
-	if devMounted {
-		if err := setupDev(cfg.Rootfs, cfg.Devices, ic.InUserNS); err != nil {
+	if needsDev(cfg) {
+		if err := setupDev(root, cfg, ic.InUserNS); err != nil {
 			return err
 		}
 	}
 	if err := runHooksInParent(sock); err != nil {
+		return err
+	}
+	// createContainer hooks run in the container's root, as runc's.
+	if err := unix.Chdir(cfg.Rootfs); err != nil {
 		return err
 	}
 	if err := runHooks("createContainer", cfg.Hooks.CreateContainer, ic.HookState); err != nil {
@@ -66,6 +80,16 @@ func setupRootfs(sock syncSock, ic *initConfig) error {
 	}
 	if err := maskAndProtect(cfg); err != nil {
 		return err
+	}
+	// The terminal, whose pty comes from the container's devpts, and
+	// /dev/console, made before the root may go read-only (as runc).
+	if err := console(); err != nil {
+		return err
+	}
+	if devRO {
+		if err := readonlyDev(); err != nil {
+			return err
+		}
 	}
 	if cfg.Readonlyfs {
 		if err := remount("/", unix.MS_RDONLY, 0); err != nil {
@@ -82,135 +106,287 @@ func setupRootfs(sock syncSock, ic *initConfig) error {
 	return nil
 }
 
-func propName(flags int) string {
-	switch {
-	case flags&unix.MS_SHARED != 0:
-		return "shared"
-	case flags&unix.MS_PRIVATE != 0:
-		return "private"
-	case flags&unix.MS_UNBINDABLE != 0:
-		return "unbindable"
-	}
-	return "slave"
+// mountTarget is where a mount goes, resolved inside the root: the file or
+// directory itself, and the directory that holds it, through which the new
+// mount is reached afterwards by its last name alone (no symlink followed).
+type mountTarget struct {
+	f      *os.File // what the mount covers
+	parent *os.File
+	base   string
+	at     string // the resolved path inside the root
 }
 
-// openInRoot resolves path inside root without following any symlink out
-// of it, creating what is missing (a directory, or a file when file is
-// set), and returns an O_PATH fd for mounting on.
-func openInRoot(root, path string, file bool) (int, string, error) {
-	full, err := securejoin.SecureJoin(root, path)
-	if err != nil {
-		return -1, "", err
-	}
-	if err := makeTarget(full, file); err != nil {
-		return -1, "", err
-	}
-	rel, err := filepath.Rel(root, full)
-	if err != nil {
-		return -1, "", err
-	}
-	rootFd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, "", err
-	}
-	defer unix.Close(rootFd)
-	fd, err := unix.Openat2(rootFd, rel, &unix.OpenHow{
-		Flags:   unix.O_PATH | unix.O_CLOEXEC,
-		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
-	})
-	if err != nil {
-		return -1, "", fmt.Errorf("open %s in rootfs: %w", path, err)
-	}
-	return fd, full, nil
+func (t *mountTarget) Close() {
+	t.f.Close()
+	t.parent.Close()
 }
 
-func makeTarget(full string, file bool) error {
-	if _, err := os.Lstat(full); err == nil {
-		return nil
+// resolveTarget resolves (making what is missing) the target of a mount
+// on dest; with ordinary, dest itself must be a plain directory, not a
+// symlink (proc and sysfs, as runc requires).
+func resolveTarget(root *os.File, dest string, file, ordinary bool) (*mountTarget, error) {
+	var f *os.File
+	var err error
+	if ordinary {
+		f, err = plainDirInRoot(root, dest)
+	} else {
+		f, err = targetInRoot(root, dest, file)
 	}
-	if !file {
-		return os.MkdirAll(full, 0o755)
+	if err != nil {
+		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+	t := &mountTarget{f: f}
+	if t.at, err = inRootPath(root, f); err == nil && t.at == "/" {
+		err = errors.New("cannot mount over the container's root")
+	}
+	if err == nil {
+		t.base = filepath.Base(t.at)
+		t.parent, err = lookupInRoot(root, filepath.Dir(t.at), unix.O_DIRECTORY)
+	}
+	if err == nil {
+		err = sameFile(t.parent, t.base, f)
+	}
+	if err != nil {
+		f.Close()
+		if t.parent != nil {
+			t.parent.Close()
+		}
+		return nil, err
+	}
+	return t, nil
+}
+
+// plainDirInRoot is dest as a directory that is not a symlink (its parent
+// may be reached through symlinks inside the root).
+func plainDirInRoot(root *os.File, dest string) (*os.File, error) {
+	dir, base := filepath.Split(filepath.Clean("/" + dest))
+	parent, err := mkdirInRoot(root, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer parent.Close()
+	if err := unix.Mkdirat(int(parent.Fd()), base, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+		return nil, &os.PathError{Op: "mkdir", Path: dest, Err: err}
+	}
+	f, err := openat2(parent, base, unix.O_PATH|unix.O_CLOEXEC|unix.O_NOFOLLOW, unix.RESOLVE_BENEATH|unix.RESOLVE_NO_SYMLINKS)
+	if err != nil {
+		return nil, err
+	}
+	if ok, err := isDir(f); err != nil || !ok {
+		f.Close()
+		return nil, fmt.Errorf("%s is not an ordinary directory (a symlink or a file): refused", dest)
+	}
+	return f, nil
+}
+
+// sameFile checks that base in dir is f.
+func sameFile(dir *os.File, base string, f *os.File) error {
+	var a, b unix.Stat_t
+	if err := unix.Fstatat(int(dir.Fd()), base, &a, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(full, os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
+	if err := unix.Fstat(int(f.Fd()), &b); err != nil {
 		return err
 	}
-	return f.Close()
+	if a.Dev != b.Dev || a.Ino != b.Ino {
+		return fmt.Errorf("%s changed while it was resolved", base)
+	}
+	return nil
 }
 
-func fdPath(fd int) string { return fmt.Sprintf("/proc/self/fd/%d", fd) }
+// mounted opens the mount just made on the target, through its parent
+// and last name alone, and checks that it is the root of a mount (of
+// filesystem magic, unless 0) other than the one the target was on.
+func (t *mountTarget) mounted(magic int64) (*os.File, error) {
+	top, err := openat2(t.parent, t.base, unix.O_PATH|unix.O_CLOEXEC|unix.O_NOFOLLOW,
+		unix.RESOLVE_BENEATH|unix.RESOLVE_NO_SYMLINKS|unix.RESOLVE_NO_MAGICLINKS)
+	if err != nil {
+		return nil, err
+	}
+	before, err1 := mountID(t.f)
+	after, err2 := mountID(top)
+	ok := err1 == nil && err2 == nil && before != after && isMountRoot(top)
+	if ok && magic != 0 {
+		got, err := fstype(top)
+		ok = err == nil && got == magic
+	}
+	if !ok {
+		top.Close()
+		return nil, fmt.Errorf("%s: the new mount is not where it was made", t.at)
+	}
+	return top, nil
+}
 
-func mountInRoot(root string, m *configs.Mount, ic *initConfig) error {
+func mountID(f *os.File) (uint64, error) {
+	var stx unix.Statx_t
+	if err := unix.Statx(int(f.Fd()), "", unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW, unix.STATX_MNT_ID, &stx); err != nil {
+		return 0, err
+	}
+	return stx.Mnt_id, nil
+}
+
+func isMountRoot(f *os.File) bool {
+	var stx unix.Statx_t
+	if err := unix.Statx(int(f.Fd()), "", unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW, 0, &stx); err != nil {
+		return false
+	}
+	return stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT != 0 && stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0
+}
+
+// fsMagic is the filesystem a mount of type device must turn out to be,
+// for the types the runtime relies on (0: not checked).
+func fsMagic(device string) int64 {
+	switch device {
+	case "proc":
+		return unix.PROC_SUPER_MAGIC
+	case "sysfs":
+		return unix.SYSFS_MAGIC
+	case "devpts":
+		return unix.DEVPTS_SUPER_MAGIC
+	case "tmpfs":
+		return unix.TMPFS_MAGIC
+	}
+	return 0
+}
+
+func mountInRoot(root *os.File, m *configs.Mount, ic *initConfig) error {
 	if m.Device == "cgroup" {
 		return mountCgroupV1(root, m, ic)
 	}
-	file := false
+	var src *os.File
 	if m.IsBind() {
-		st, err := os.Stat(m.Source)
+		fd, err := unix.Open(m.Source, unix.O_PATH|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return fmt.Errorf("bind mount source %s: %w", m.Source, err)
+			return fmt.Errorf("bind mount source %s: %w", m.Source, &os.PathError{Op: "open", Path: m.Source, Err: err})
 		}
-		file = !st.IsDir()
+		src = os.NewFile(uintptr(fd), m.Source)
+		defer src.Close()
 	}
-	fd, _, err := openInRoot(root, m.Destination, file)
+	file := false
+	if src != nil {
+		dir, err := isDir(src)
+		if err != nil {
+			return err
+		}
+		file = !dir
+	}
+	if m.Device == "tmpfs" && !hasOption(m.Data, "mode") {
+		m = withDirMode(root, m)
+	}
+	ordinary := !m.IsBind() && (m.Device == "proc" || m.Device == "sysfs")
+	t, err := resolveTarget(root, m.Destination, file, ordinary)
 	if err != nil {
 		return fmt.Errorf("mount %s: %w", m.Destination, err)
 	}
-	defer unix.Close(fd)
-	reopen := func() (int, error) {
-		fd, _, err := openInRoot(root, m.Destination, file)
-		return fd, err
+	defer t.Close()
+	isProc := func() bool {
+		if src == nil {
+			return m.Device == "proc"
+		}
+		magic, err := fstype(src)
+		return err == nil && magic == unix.PROC_SUPER_MAGIC
 	}
-	if err := mountOne(m, fd, reopen); err != nil {
+	if err := checkProcTarget(root, t.f, m.Destination, isProc); err != nil {
+		return err
+	}
+	if src != nil {
+		err = bindOne(m, src, t)
+	} else {
+		err = mountOne(m, t)
+	}
+	if err != nil {
 		return fmt.Errorf("mount %s (%s) on %s: %w", m.Source, m.Device, m.Destination, err)
 	}
 	return nil
 }
 
-// mountOne mounts m on the directory or file fd. The fd names what the
-// mount covers, so the changes after the mount go through a new fd that
-// reopen gives, which names the mount itself.
-func mountOne(m *configs.Mount, fd int, reopen func() (int, error)) error {
-	flags := m.Flags &^ (unix.MS_SHARED | unix.MS_PRIVATE | unix.MS_SLAVE | unix.MS_UNBINDABLE)
-	rest := 0
-	if m.IsBind() {
-		if err := unix.Mount(m.Source, fdPath(fd), "", uintptr(flags&(unix.MS_BIND|unix.MS_REC)), ""); err != nil {
-			return err
-		}
-		rest = flags &^ (unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT)
-	} else if err := unix.Mount(m.Source, fdPath(fd), m.Device, uintptr(flags), m.Data); err != nil {
-		return err
-	} else if m.TmpCopyUp {
-		if err := copyUp(fd, reopen); err != nil {
-			return fmt.Errorf("tmpcopyup: %w", err)
-		}
-	}
-	if rest == 0 && len(m.PropagationFlags) == 0 && m.RecAttrSet == 0 && m.RecAttrClr == 0 {
-		return nil
-	}
-	top, err := reopen()
+// bindOne binds src on the target: a detached clone of src with the
+// config's flags set on it, then attached; the clone's fd names the new
+// mount from then on.
+func bindOne(m *configs.Mount, src *os.File, t *mountTarget) error {
+	tree, err := cloneMount(src, m.Flags&unix.MS_REC != 0)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(top)
-	target := fdPath(top)
-	if rest != 0 {
-		if err := remount(target, rest, m.ClearedFlags); err != nil {
+	defer tree.Close()
+	set, clr := mountAttrs(m.Flags, m.ClearedFlags)
+	if set != 0 || clr != 0 {
+		// Only the top mount: "ro" on an rbind leaves its submounts be
+		// (that is "rro"), as a remount would.
+		if err := setTopAttr(tree, set, clr); err != nil {
 			return err
 		}
 	}
-	for _, p := range m.PropagationFlags {
-		if err := unix.Mount("", target, "", uintptr(p), ""); err != nil {
-			return fmt.Errorf("propagation: %w", err)
+	if m.RecAttrSet != 0 || m.RecAttrClr != 0 {
+		if err := setAttr(tree, m.RecAttrSet, m.RecAttrClr); err != nil {
+			return err
+		}
+	}
+	if err := attachAt(tree, t.f); err != nil {
+		return err
+	}
+	return setPropagation(m, tree)
+}
+
+// mountAttrs turns mount flags into mount_setattr attributes: those to
+// set, and those the options cleared (a locked one cannot be: an error).
+func mountAttrs(flags, cleared int) (set, clr uint64) {
+	for ms, a := range map[int]uint64{
+		unix.MS_RDONLY: unix.MOUNT_ATTR_RDONLY, unix.MS_NOSUID: unix.MOUNT_ATTR_NOSUID,
+		unix.MS_NODEV: unix.MOUNT_ATTR_NODEV, unix.MS_NOEXEC: unix.MOUNT_ATTR_NOEXEC,
+		unix.MS_NODIRATIME: unix.MOUNT_ATTR_NODIRATIME,
+	} {
+		if flags&ms != 0 {
+			set |= a
+		} else if cleared&ms != 0 {
+			clr |= a
+		}
+	}
+	switch {
+	case flags&unix.MS_NOATIME != 0:
+		set, clr = set|unix.MOUNT_ATTR_NOATIME, clr|unix.MOUNT_ATTR__ATIME
+	case flags&unix.MS_STRICTATIME != 0:
+		set, clr = set|unix.MOUNT_ATTR_STRICTATIME, clr|unix.MOUNT_ATTR__ATIME
+	case flags&unix.MS_RELATIME != 0:
+		clr |= unix.MOUNT_ATTR__ATIME // relatime is the zero value
+	}
+	return set, clr
+}
+
+// mountOne mounts a new filesystem on the target through the runtime's
+// own procfs (before pivot_root), then reaches it through the target's
+// parent to finish it.
+func mountOne(m *configs.Mount, t *mountTarget) error {
+	flags := m.Flags &^ (unix.MS_SHARED | unix.MS_PRIVATE | unix.MS_SLAVE | unix.MS_UNBINDABLE)
+	if err := unix.Mount(m.Source, procFd(t.f), m.Device, uintptr(flags), m.Data); err != nil {
+		return err
+	}
+	magic := fsMagic(m.Device)
+	if magic == 0 && !m.TmpCopyUp && len(m.PropagationFlags) == 0 && m.RecAttrSet == 0 && m.RecAttrClr == 0 {
+		return nil
+	}
+	top, err := t.mounted(magic)
+	if err != nil {
+		return err
+	}
+	defer top.Close()
+	if m.TmpCopyUp {
+		if err := copyUp(t.f, top); err != nil {
+			return fmt.Errorf("tmpcopyup: %w", err)
 		}
 	}
 	if m.RecAttrSet != 0 || m.RecAttrClr != 0 {
-		attr := unix.MountAttr{Attr_set: m.RecAttrSet, Attr_clr: m.RecAttrClr}
-		if err := unix.MountSetattr(unix.AT_FDCWD, target, unix.AT_RECURSIVE, &attr); err != nil {
-			return fmt.Errorf("mount_setattr: %w", err)
+		if err := setAttr(top, m.RecAttrSet, m.RecAttrClr); err != nil {
+			return err
+		}
+	}
+	return setPropagation(m, top)
+}
+
+func setPropagation(m *configs.Mount, top *os.File) error {
+	for _, p := range m.PropagationFlags {
+		if err := unix.Mount("", procFd(top), "", uintptr(p), ""); err != nil {
+			return fmt.Errorf("propagation: %w", err)
 		}
 	}
 	return nil
@@ -221,8 +397,9 @@ func mountOne(m *configs.Mount, fd int, reopen func() (int, error)) error {
 const lockable = unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC |
 	unix.MS_NOATIME | unix.MS_NODIRATIME | unix.MS_RELATIME
 
-// remount applies flags to the bind mount at target, keeping the flags
-// the mount has unless the config cleared them.
+// remount applies flags to the bind mount at target (a path the runtime
+// trusts: "/", or a procfs fd name), keeping the flags the mount has
+// unless the config cleared them.
 func remount(target string, flags, cleared int) error {
 	var st unix.Statfs_t
 	if err := unix.Statfs(target, &st); err != nil {
@@ -250,31 +427,28 @@ func statfsToMs(f int64) int {
 // mountCgroupV1 serves a mount of type "cgroup": a tmpfs holding, for each
 // hierarchy, a bind of the container's own cgroup directory, so the
 // container sees its cgroup at the top whatever the host layout.
-func mountCgroupV1(root string, m *configs.Mount, ic *initConfig) error {
-	fd, full, err := openInRoot(root, m.Destination, false)
+func mountCgroupV1(root *os.File, m *configs.Mount, ic *initConfig) error {
+	t, err := resolveTarget(root, m.Destination, false, false)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(fd)
+	defer t.Close()
 	ro := m.Flags & unix.MS_RDONLY
 	base := m.Flags &^ (unix.MS_RDONLY | unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT)
 	if dir, ok := ic.CgroupPaths["unified"]; ok && len(ic.CgroupPaths) == 1 {
 		// Pure v2: in a cgroup namespace a cgroup2 mount shows the
 		// container's subtree; without one, bind its directory.
 		if ic.NewCgroupNS {
-			err = unix.Mount("cgroup2", fdPath(fd), "cgroup2", uintptr(base|ro), "")
+			err = unix.Mount("cgroup2", procFd(t.f), "cgroup2", uintptr(base|ro), "")
 		} else {
-			err = unix.Mount(dir, fdPath(fd), "", unix.MS_BIND, "")
-			if err == nil && base|ro != 0 {
-				err = remount(full, base|ro, 0)
-			}
+			err = bindOne(&configs.Mount{Flags: unix.MS_BIND | base | ro}, openHost(dir), t)
 		}
 		if err != nil {
 			return fmt.Errorf("mount cgroup2 on %s: %w", m.Destination, err)
 		}
 		return nil
 	}
-	if err := unix.Mount("tmpfs", fdPath(fd), "tmpfs", uintptr(base), "mode=755"); err != nil {
+	if err := unix.Mount("tmpfs", procFd(t.f), "tmpfs", uintptr(base), "mode=755"); err != nil {
 		return fmt.Errorf("mount cgroup tmpfs on %s: %w", m.Destination, err)
 	}
 	for name, dir := range ic.CgroupPaths {
@@ -285,150 +459,96 @@ func mountCgroupV1(root string, m *configs.Mount, ic *initConfig) error {
 		}
 	}
 	if ro != 0 {
-		if err := remount(full, unix.MS_RDONLY|base, 0); err != nil {
+		top, err := t.mounted(unix.TMPFS_MAGIC)
+		if err != nil {
+			return err
+		}
+		defer top.Close()
+		if err := remount(procFd(top), unix.MS_RDONLY|base, 0); err != nil {
 			return fmt.Errorf("remount %s read-only: %w", m.Destination, err)
 		}
 	}
 	return nil
 }
 
-// setupDev creates the devices and the standard links in a fresh /dev.
-func setupDev(root string, devs []*configs.Device, inUserNS bool) error {
-	for _, d := range devs {
-		if err := createDevice(root, d, inUserNS); err != nil {
-			return fmt.Errorf("create device %s: %w", d.Path, err)
-		}
-	}
-	links := [][2]string{
-		{"/proc/self/fd", "/dev/fd"}, {"/proc/self/fd/0", "/dev/stdin"},
-		{"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"},
-		{"/proc/kcore", "/dev/core"},
-	}
-	if _, err := os.Stat(filepath.Join(root, "dev/pts/ptmx")); err == nil {
-		os.Remove(filepath.Join(root, "dev/ptmx"))
-		links = append(links, [2]string{"pts/ptmx", "/dev/ptmx"})
-	}
-	for _, l := range links {
-		if err := os.Symlink(l[0], filepath.Join(root, l[1])); err != nil && !errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("symlink %s: %w", l[1], err)
-		}
-	}
-	return nil
-}
-
-func createDevice(root string, d *configs.Device, inUserNS bool) error {
-	full, err := securejoin.SecureJoin(root, d.Path)
+// openHost opens a host path for binding (nil if it cannot be opened:
+// the bind then fails with the error of a nil fd).
+func openHost(path string) *os.File {
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-		return err
-	}
-	if inUserNS {
-		// mknod is not allowed in a user namespace: bind the host's node.
-		fd, _, err := openInRoot(root, d.Path, true)
-		if err != nil {
-			return err
-		}
-		defer unix.Close(fd)
-		return unix.Mount(d.Path, fdPath(fd), "", unix.MS_BIND, "")
-	}
-	mode := d.FileMode & 0o7777
-	switch d.Type {
-	case 'c', 'u':
-		mode |= unix.S_IFCHR
-	case 'b':
-		mode |= unix.S_IFBLK
-	case 'p':
-		mode |= unix.S_IFIFO
-	default:
-		return fmt.Errorf("unknown device type %q", d.Type)
-	}
-	os.Remove(full)
-	if err := unix.Mknod(full, mode, int(unix.Mkdev(uint32(d.Major), uint32(d.Minor)))); err != nil {
-		return err
-	}
-	return os.Lchown(full, int(d.UID), int(d.GID))
-}
-
-// enterRoot makes rootfs the root: pivot_root with the old root lazily
-// unmounted, or (--no-pivot) a move of the rootfs onto / and a chroot.
-func enterRoot(rootfs string, noPivot bool) error {
-	if noPivot {
-		if err := unix.Chdir(rootfs); err != nil {
-			return err
-		}
-		if err := unix.Mount(rootfs, "/", "", unix.MS_MOVE, ""); err != nil {
-			return fmt.Errorf("move rootfs: %w", err)
-		}
-		if err := unix.Chroot("."); err != nil {
-			return fmt.Errorf("chroot: %w", err)
-		}
-		return unix.Chdir("/")
-	}
-	oldRoot, err := unix.Open("/", unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(oldRoot)
-	if err := unix.Chdir(rootfs); err != nil {
-		return err
-	}
-	if err := unix.PivotRoot(".", "."); err != nil {
-		return fmt.Errorf("pivot_root %s: %w", rootfs, err)
-	}
-	if err := unix.Fchdir(oldRoot); err != nil {
-		return err
-	}
-	// Keep the unmount from propagating back to the host.
-	if err := unix.Mount("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
-		return fmt.Errorf("make old root slave: %w", err)
-	}
-	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
-		return fmt.Errorf("unmount old root: %w", err)
-	}
-	return unix.Chdir("/")
-}
-
-// maskAndProtect hides maskedPaths and makes readonlyPaths read-only.
-func maskAndProtect(cfg *configs.Config) error {
-	for _, p := range cfg.MaskPaths {
-		if err := maskPath(p, cfg.MountLabel); err != nil {
-			return fmt.Errorf("mask %s: %w", p, err)
-		}
-	}
-	for _, p := range cfg.ReadonlyPaths {
-		if err := readonlyPath(p); err != nil {
-			return fmt.Errorf("make %s read-only: %w", p, err)
-		}
-	}
-	return nil
-}
-
-func maskPath(p, label string) error {
-	st, err := os.Stat(p)
-	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
+	return os.NewFile(uintptr(fd), path)
+}
+
+// setTopAttr sets the top mount's flags. Where the source's flags are
+// locked (it comes from a less privileged user namespace) and the config
+// asked to clear one, the source's are kept and the rest applied, as runc
+// retries a refused remount with the source's flags.
+func setTopAttr(tree *os.File, set, clr uint64) error {
+	attr := unix.MountAttr{Attr_set: set, Attr_clr: clr}
+	err := unix.MountSetattr(int(tree.Fd()), "", unix.AT_EMPTY_PATH, &attr)
+	if errors.Is(err, unix.EPERM) {
+		var st unix.Statfs_t
+		if unix.Fstatfs(int(tree.Fd()), &st) == nil {
+			have, _ := mountAttrs(statfsToMs(st.Flags), 0)
+			attr.Attr_clr &^= have | unix.MOUNT_ATTR__ATIME
+			attr.Attr_set &^= unix.MOUNT_ATTR__ATIME
+			err = unix.MountSetattr(int(tree.Fd()), "", unix.AT_EMPTY_PATH, &attr)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("set mount flags: %w", err)
+	}
+	return nil
+}
+
+// hasOption reports whether the mount data has the option key (key=...).
+func hasOption(data, key string) bool {
+	for _, o := range strings.Split(data, ",") {
+		if o == key || strings.HasPrefix(o, key+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+// withDirMode gives a tmpfs without "mode=" the mode of the directory it
+// goes on, set-id and sticky bits included (runc keeps it); where there
+// is no directory yet, the kernel's default (1777) stays.
+func withDirMode(root *os.File, m *configs.Mount) *configs.Mount {
+	f, err := lookupInRoot(root, m.Destination, 0)
+	if err != nil {
+		return m
+	}
+	defer f.Close()
+	var st unix.Stat_t
+	if unix.Fstat(int(f.Fd()), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return m
+	}
+	c := *m
+	opt := fmt.Sprintf("mode=%04o", st.Mode&0o7777)
+	if c.Data == "" {
+		c.Data = opt
+	} else {
+		c.Data += "," + opt
+	}
+	return &c
+}
+
+// readonlyDev makes the container's /dev mount read-only, after pivot_root
+// and once its devices and console are made.
+func readonlyDev() error {
+	dev, err := openInContainer("/dev", unix.O_DIRECTORY)
 	if err != nil {
 		return err
 	}
-	if st.IsDir() {
-		data := ""
-		if label != "" {
-			data = "context=" + label
-		}
-		return unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY, data)
+	defer dev.Close()
+	if !isMountRoot(dev) {
+		return errors.New("remount /dev read-only: /dev is not the mount it was")
 	}
-	return unix.Mount("/dev/null", p, "", unix.MS_BIND, "")
-}
-
-func readonlyPath(p string) error {
-	if err := unix.Mount(p, p, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		if errors.Is(err, unix.ENOENT) {
-			return nil
-		}
-		return err
+	if err := setTopAttr(dev, unix.MOUNT_ATTR_RDONLY, 0); err != nil {
+		return fmt.Errorf("remount /dev read-only: %w", err)
 	}
-	return remount(p, unix.MS_RDONLY|unix.MS_REC, 0)
+	return nil
 }

@@ -1,14 +1,31 @@
 package libcontainer
 
 // The start socket: a created container's init waits in accept(2) on a
-// listening unix socket in the state dir until `tekapo start` connects;
-// init then runs the startContainer hooks and answers "0", or "E" and why
-// it gave up, before it execs. The socket file's presence is what makes a
-// container "created". Unlike an exec fifo, init needs no path and no
-// privilege to wait: the parent bound the socket and passed its fd, so
-// an init in a user namespace (whose /proc/self/fd it cannot traverse)
-// waits just the same. Paths go through /proc/self/fd/<dir> to stay
-// within a sun_path's 108 bytes whatever the state dir's length.
+// listening unix socket in the state dir until `tekapo start` connects.
+// Unlike an exec fifo, init needs no path and no privilege to wait: the
+// parent bound the socket and passed its fd, so an init in a user
+// namespace (whose /proc/self/fd it cannot traverse) waits just the same.
+// The socket file's presence is what makes a container "created". Paths go
+// through /proc/self/fd/<dir> to stay within a sun_path's 108 bytes
+// whatever the state dir's length.
+//
+// On the connection, init → start only (start sends nothing):
+//
+// | bytes      | when                                     | start                    |
+// |------------|------------------------------------------|--------------------------|
+// | "E" msg    | a startContainer hook failed             | fails with msg           |
+// | "0"        | hooks done; init now drops privileges,   | reads on                 |
+// |            | loads seccomp and execs                  |                          |
+// | "0" "E" msg| one of those last steps failed           | fails with msg           |
+// | "0", EOF   | execve succeeded: the connection is      | succeeds (poststart next)|
+// |            | close-on-exec                            |                          |
+// | EOF alone  | init died                                | "container init exited   |
+// |            |                                          | before start"            |
+//
+// So start returns once the process runs, or with the error that stopped
+// it, with no extra round trip: init writes at most twice, start reads
+// until the connection closes. (A death between "0" and execve, e.g. a
+// seccomp filter that kills, looks like success, as it does to runc.)
 
 import (
 	"errors"
@@ -57,28 +74,38 @@ func listenStart(d *stateDir) (*os.File, error) {
 type startWaiter struct{ fd int }
 
 // wait blocks until start connects, runs before (the startContainer
-// hooks) and answers.
-func (w *startWaiter) wait(before func() error) error {
+// hooks) and answers "0"; it returns the connection, on which done
+// reports the rest.
+func (w *startWaiter) wait(before func() error) (int, error) {
 	conn, _, err := unix.Accept4(w.fd, unix.SOCK_CLOEXEC)
 	for err == unix.EINTR {
 		conn, _, err = unix.Accept4(w.fd, unix.SOCK_CLOEXEC)
 	}
 	if err != nil {
-		return fmt.Errorf("wait for start: %w", err)
+		return -1, fmt.Errorf("wait for start: %w", err)
 	}
 	unix.Close(w.fd)
-	defer unix.Close(conn)
 	if err := before(); err != nil {
 		unix.Write(conn, []byte("E"+err.Error())) //nolint:errcheck // start reports it
-		return err
+		unix.Close(conn)
+		return -1, err
 	}
 	if _, err := unix.Write(conn, []byte("0")); err != nil {
-		return fmt.Errorf("answer start: %w", err)
+		unix.Close(conn)
+		return -1, fmt.Errorf("answer start: %w", err)
 	}
-	return nil
+	return conn, nil
 }
 
-// signalStart is start's side: connect, and read init's answer.
+// startFailed tells start on conn why init could not exec the process.
+// On success there is nothing to say: execve closes conn.
+func startFailed(conn int, err error) {
+	unix.Write(conn, []byte("E"+err.Error())) //nolint:errcheck // stderr has it too
+	unix.Close(conn)
+}
+
+// signalStart is start's side: connect, and read init's answers until
+// init execs (the connection closes) or reports an error.
 func signalStart(d *stateDir, initPid int) error {
 	path, done, err := shortPath(d.path, startSockName)
 	if err != nil {
@@ -93,28 +120,38 @@ func signalStart(d *stateDir, initPid int) error {
 	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
 		return fmt.Errorf("container init exited before start (%w)", err)
 	}
-	// "0", or "E" and why init gave up (a startContainer hook failed);
-	// nothing at all if init died.
+	var got []byte
+	var b [4096]byte
 	for {
 		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 		n, err := unix.Poll(pfd, 100)
 		if err != nil && err != unix.EINTR {
 			return fmt.Errorf("wait for init: %w", err)
 		}
-		if n > 0 {
+		if n <= 0 {
+			// Init waits for nothing but us before it answers: gone
+			// without a word means it died (its fds close at exit).
+			if len(got) == 0 && !pidAlive(initPid) {
+				return errors.New("container init exited before start")
+			}
+			continue
+		}
+		r, err := unix.Read(fd, b[:])
+		if err == unix.EINTR || err == unix.EAGAIN {
+			continue
+		}
+		if r <= 0 {
 			break
 		}
-		if !pidAlive(initPid) {
-			return errors.New("container init exited before start")
-		}
+		got = append(got, b[:r]...)
 	}
-	var b [4096]byte
-	n, _ := unix.Read(fd, b[:])
-	if n < 1 {
+	switch {
+	case len(got) == 0:
 		return errors.New("container init exited before start")
-	}
-	if b[0] != '0' {
-		return errors.New(string(b[1:n]))
+	case got[0] == 'E':
+		return errors.New(string(got[1:]))
+	case len(got) > 1 && got[1] == 'E':
+		return errors.New(string(got[2:]))
 	}
 	return nil
 }

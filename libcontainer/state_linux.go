@@ -89,15 +89,9 @@ func ValidateID(id string) error {
 	return nil
 }
 
-// ErrNotExist is the error of a command on a container that does not exist.
-var ErrNotExist = errors.New("container does not exist")
-
-func notExist(id string) error { return &notExistError{id} }
-
-type notExistError struct{ id string }
-
-func (e *notExistError) Error() string        { return fmt.Sprintf("container %q does not exist", e.id) }
-func (e *notExistError) Is(target error) bool { return target == ErrNotExist }
+// notExist is the error of a command on a container that does not exist
+// (ErrNotExist, errors.go: runc's words, which engines match).
+func notExist(string) error { return ErrNotExist }
 
 // stateDir is one container's directory under --root.
 type stateDir struct {

@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,7 +87,7 @@ func TestStateDirLock(t *testing.T) {
 		done <- err
 	}()
 	d.remove()
-	if err := <-done; err == nil || !strings.Contains(err.Error(), `container "c" does not exist`) {
+	if err := <-done; !errors.Is(err, ErrNotExist) {
 		t.Fatalf("open after remove: %v", err)
 	}
 }

@@ -19,7 +19,9 @@ package libcontainer
 // |   |             |               |                  | no reply                                      |
 // | 9 | init→parent | ready         | -                | set up; create: waiting for start; else exec  |
 // |   |             |               |                  | (run/exec: the parent waits for the socket to |
-// |   |             |               |                  | close at execve, or for an error frame)       |
+// |   |             |               |                  | close at execve, or for an error frame; with  |
+// |   |             |               |                  | create, start does so on the start socket:    |
+// |   |             |               |                  | startsock_linux.go)                           |
 // | - | init→parent | error         | message          | init failed and exits                         |
 //
 // Init joins its cgroup late, at step 2, so that the Go runtime's own

@@ -83,12 +83,6 @@ func TestSyncRoundTrip(t *testing.T) {
 	}
 }
 
-func TestDotsToSlashes(t *testing.T) {
-	if got := dotsToSlashes("net.ipv4.conf.eth0/1.forwarding"); got != "net/ipv4/conf/eth0.1/forwarding" {
-		t.Fatal(got)
-	}
-}
-
 func TestFormatMaps(t *testing.T) {
 	got := formatMaps([]configs.IDMap{{ContainerID: 0, HostID: 1000, Size: 1}, {ContainerID: 1, HostID: 100000, Size: 65536}})
 	if !bytes.Equal([]byte(got), []byte("0 1000 1\n1 100000 65536\n")) {
@@ -97,3 +91,15 @@ func TestFormatMaps(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestIDMapped(t *testing.T) {
+	m := []byte("         0     100000      65536\n     65536          0          1\n")
+	for id, want := range map[uint32]bool{0: true, 65535: true, 65536: true, 65537: false, 4000000: false} {
+		if got := idMapped(m, id); got != want {
+			t.Errorf("idMapped(%d) = %v", id, got)
+		}
+	}
+	if !idMapped([]byte("0 0 4294967295\n"), 4294967294) {
+		t.Error("the initial namespace's map")
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -26,17 +27,22 @@ var killCommand = &cli.Command{
 			sig = s
 		}
 		return withContainer(c, func(ct *libcontainer.Container) error {
-			return ct.Signal(sig, c.Bool("all"))
+			err := ct.Signal(sig, c.Bool("all"))
+			// --all of an exited container is not an error (current runc;
+			// containerd's shim sends it after every pod container's exit).
+			if errors.Is(err, libcontainer.ErrNotRunning) && c.Bool("all") {
+				return nil
+			}
+			return err
 		})
 	},
 }
 
-// parseSignal takes 9, KILL or SIGKILL.
+// parseSignal takes 9, KILL or SIGKILL. A number is passed on as it is,
+// as runc does: 0 checks that the container is alive, and one the kernel
+// does not know fails there ("invalid argument").
 func parseSignal(s string) (unix.Signal, error) {
 	if n, err := strconv.Atoi(s); err == nil {
-		if n <= 0 || n > 64 {
-			return 0, fmt.Errorf("invalid signal %q", s)
-		}
 		return unix.Signal(n), nil
 	}
 	name := strings.ToUpper(s)

@@ -30,7 +30,8 @@ func main() {
 			&cli.StringFlag{Name: "log", Usage: "write the runtime's log to this file (default: stderr)"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 			&cli.BoolFlag{Name: "debug", Usage: "enable debug logging"},
-			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "treat cgroupsPath as slice:prefix:name (needs systemd)"},
+			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "refused: tekapo has no systemd cgroup driver (create and run fail with it)"},
+			rootlessFlag,
 		},
 		Before:   setupLog,
 		Commands: commands(),
@@ -44,6 +45,10 @@ func main() {
 		var ec cli.ExitCoder
 		if errors.As(err, &ec) && ec.Error() == "" {
 			os.Exit(ec.ExitCode())
+		}
+		var ce *codeError
+		if errors.As(err, &ce) {
+			fatalCode(ce.err, ce.code)
 		}
 		fatal(err)
 	}
@@ -95,10 +100,22 @@ var logToFile bool
 
 // fatal logs err as one error line (also to stderr when logging to a
 // file, so a person at the terminal sees it) and exits 1.
-func fatal(err error) {
+func fatal(err error) { fatalCode(err, 1) }
+
+func fatalCode(err error, code int) {
 	logrus.Error(err)
 	if logToFile {
 		fmt.Fprintln(os.Stderr, err)
 	}
-	os.Exit(1)
+	os.Exit(code)
 }
+
+// codeError is an error that exits with a status of its own (runc's exec
+// fails with 255, so a caller tells it from the process's exit status).
+type codeError struct {
+	err  error
+	code int
+}
+
+func (e *codeError) Error() string { return e.err.Error() }
+func (e *codeError) Unwrap() error { return e.err }

@@ -34,6 +34,19 @@
  * join=TYPE:PATH (setns, TYPE as in config.json); clone=FLAGS (CLONE_NEW*
  * to create, decimal; cgroup is left to B, after it joined its cgroup);
  * timens=TEXT (written to /proc/self/timens_offsets).
+ *
+ * /proc here is the runtime's own, never the container's: A writes
+ * oom_score_adj while parsing, before it joins any namespace, and opens
+ * timens_offsets then too (a file of /proc/self names this process, and
+ * the kernel applies the offsets to the time namespace A has unshared by
+ * the time it writes, checking CAP_SYS_TIME with the opener's
+ * credentials). No mount of a new container exists yet at that point,
+ * but a joined mount namespace (a config's mount namespace path) is
+ * another container's, whose /proc it may have arranged: nothing is opened
+ * by name after join_all, except by an unprivileged caller, whose
+ * non-dumpable /proc/self is root's until it is root of its own user
+ * namespace; it writes with no privilege it did not have. The Go side
+ * opens /proc through a verified handle (libcontainer/internal/procfs).
  * Integers are native-endian. B starts only once A has sent 'P'.
  */
 #define _GNU_SOURCE
@@ -124,6 +137,26 @@ static int is_user(const struct join *j)
 	return strcmp(j->type, "user") == 0;
 }
 
+/* ns_flag is the CLONE_NEW* flag of a config.json namespace type: setns(2)
+ * with it refuses a path of another type (runtime-spec: a path whose
+ * namespace type does not match MUST be an error; runc does the same). */
+static int ns_flag(const char *type)
+{
+	static const struct {
+		const char *type;
+		int flag;
+	} types[] = {
+		{"pid", CLONE_NEWPID},       {"network", CLONE_NEWNET}, {"mount", CLONE_NEWNS},
+		{"ipc", CLONE_NEWIPC},       {"uts", CLONE_NEWUTS},     {"user", CLONE_NEWUSER},
+		{"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME},
+	};
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(type, types[i].type) == 0)
+			return types[i].flag;
+	fail(-1, "unknown namespace type %s", type);
+	return 0;
+}
+
 /* join_all enters every namespace given by path. All paths are opened first:
  * entering a mount namespace changes what later paths mean. Root enters the
  * user namespace last (it may still need its host privileges for the
@@ -135,8 +168,9 @@ static void join_all(struct join *js, int n)
 		for (int i = 0; i < n; i++) {
 			if (is_user(&js[i]) != (pass == (user_first ? 0 : 1)))
 				continue;
-			if (setns(js[i].fd, 0) < 0)
-				fail(errno, "join %s namespace", js[i].type);
+			if (setns(js[i].fd, ns_flag(js[i].type)) < 0)
+				fail(errno, errno == EINVAL ? "join %s namespace (a path of another namespace type?)"
+							    : "join %s namespace", js[i].type);
 			close(js[i].fd);
 		}
 	}
@@ -156,6 +190,7 @@ static void bootstrap(void)
 	int njoin = 0;
 	int clone_flags = 0;
 	char *timens = NULL;
+	int timens_fd = -1;
 	for (char *kv = buf; kv < buf + n; kv += strlen(kv) + 1) {
 		if (strncmp(kv, "oom=", 4) == 0) {
 			write_file("/proc/self/oom_score_adj", kv + 4);
@@ -163,6 +198,9 @@ static void bootstrap(void)
 			clone_flags = atoi(kv + 6);
 		} else if (strncmp(kv, "timens=", 7) == 0) {
 			timens = kv + 7;
+			timens_fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+			if (timens_fd < 0 && (errno != EACCES || geteuid() == 0))
+				fail(errno, "open /proc/self/timens_offsets");
 		} else if (strncmp(kv, "join=", 5) == 0) {
 			char *path = strchr(kv + 5, ':');
 			if (path == NULL || njoin == MAX_JOIN)
@@ -205,8 +243,15 @@ static void bootstrap(void)
 	int rest = clone_flags & ~(CLONE_NEWUSER | CLONE_NEWCGROUP);
 	if (rest && unshare(rest) < 0)
 		fail(errno, "create namespaces (flags %#x)", rest);
-	if (timens && *timens)
-		write_file("/proc/self/timens_offsets", timens);
+	if (timens && *timens && timens_fd >= 0) {
+		size_t len = strlen(timens);
+		if (write(timens_fd, timens, len) != (ssize_t)len)
+			fail(errno, "write /proc/self/timens_offsets");
+	} else if (timens && *timens) {
+		write_file("/proc/self/timens_offsets", timens); /* unprivileged, see above */
+	}
+	if (timens_fd >= 0)
+		close(timens_fd);
 
 	int gate[2];
 	if (pipe2(gate, O_CLOEXEC) < 0)

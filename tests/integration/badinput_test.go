@@ -123,9 +123,8 @@ func badCases() []badCase {
 		{name: "namespace-path-missing", spec: func(s *specs.Spec) {
 			s.Linux.Namespaces[0].Path = "/nonexistent/ns"
 		}, want: "/nonexistent/ns"},
-		{name: "capability-unknown", spec: func(s *specs.Spec) {
-			s.Process.Capabilities.Bounding = append(s.Process.Capabilities.Bounding, "CAP_BOGUS")
-		}, want: "CAP_BOGUS"},
+		// (an unknown capability is a warning, as current runc: not bad input)
+		{name: "rootfs-propagation-unknown", spec: func(s *specs.Spec) { s.Linux.RootfsPropagation = "bogus" }, want: "bogus"},
 		{name: "rlimit-unknown", spec: func(s *specs.Spec) {
 			s.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_BOGUS", Hard: 1, Soft: 1}}
 		}, want: "RLIMIT_BOGUS"},
@@ -210,7 +209,7 @@ func badCases() []badCase {
 		{name: "running-run", setup: running, args: []string{"run", "-d", "ID"}, want: "already exists"},
 		{name: "running-delete", setup: running, args: []string{"delete", "ID"}, want: "not stopped"},
 		{name: "running-kill-bad-signal", setup: running, args: []string{"kill", "ID", "SIGBOGUS"}, want: "SIGBOGUS"},
-		{name: "running-kill-signal-number", setup: running, args: []string{"kill", "ID", "99999"}, want: "99999"},
+		{name: "running-kill-signal-number", setup: running, args: []string{"kill", "ID", "99999"}, want: "invalid argument"},
 		{name: "running-exec-missing", setup: running, args: []string{"exec", "ID", "/nonexistent"}, want: "no such file or directory"},
 		{name: "running-update-garbage", setup: running, args: []string{"update", "--memory", "lots", "ID"}, want: "memory"},
 		{name: "stopped-start", setup: stopped, args: []string{"start", "ID"}, want: "stopped"},

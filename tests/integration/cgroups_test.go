@@ -186,7 +186,7 @@ func TestCgroupUpdate(t *testing.T) {
 	e.expectError("above the memory+swap limit", "update", "--memory", "128m", "upd")
 	e.ok("kill", "upd", "KILL")
 	e.waitStatus("upd", "stopped")
-	e.expectError("is not running", "update", "--pids-limit", "5", "upd")
+	e.expectError("container not running", "update", "--pids-limit", "5", "upd")
 	e.ok("delete", "upd")
 }
 
@@ -245,7 +245,7 @@ func TestPauseResume(t *testing.T) {
 	if !waitFor(10*time.Second, func() bool { return counter() > 3 }) {
 		t.Fatal("the counter never started")
 	}
-	e.expectError("is not paused", "resume", "frz")
+	e.expectError("container not paused", "resume", "frz")
 	e.ok("pause", "frz")
 	if st := e.state("frz"); st.Status != "paused" {
 		t.Fatalf("state after pause: %+v", st)
@@ -255,7 +255,7 @@ func TestPauseResume(t *testing.T) {
 	if n2 := counter(); n2 != n1 {
 		t.Fatalf("a paused container made progress: %d -> %d", n1, n2)
 	}
-	e.expectError("is not running", "pause", "frz")
+	e.expectError("container not running", "pause", "frz")
 	e.ok("resume", "frz")
 	if st := e.state("frz"); st.Status != "running" {
 		t.Fatalf("state after resume: %+v", st)

@@ -268,11 +268,15 @@ func TestRootlessMultiRange(t *testing.T) {
 	sub := subIDStart(t, u.name)
 	maps := []any{map[string]any{"containerID": 0, "hostID": u.uid, "size": 1},
 		map[string]any{"containerID": 1, "hostID": sub, "size": 1000}}
+	// The user's group need not have its uid's number (other users and
+	// groups may have been made before): newgidmap allows only its own.
+	gmaps := []any{map[string]any{"containerID": 0, "hostID": u.gid, "size": 1},
+		map[string]any{"containerID": 1, "hostID": sub, "size": 1000}}
 	u.editConfig(func(c map[string]any) {
 		setArgs("sh", "-c", "cat /proc/self/uid_map; echo --; id -u; exec sleep 300")(c)
 		c["process"].(map[string]any)["user"] = map[string]any{"uid": 500, "gid": 0}
 		lx := c["linux"].(map[string]any)
-		lx["uidMappings"], lx["gidMappings"] = maps, maps
+		lx["uidMappings"], lx["gidMappings"] = maps, gmaps
 	})
 	u.ok("run", "-d", "m1")
 	var st state
