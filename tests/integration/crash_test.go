@@ -198,18 +198,24 @@ func TestStateWhileCreating(t *testing.T) {
 		cmd := exec.Command(tekapo, "--root", e.root, "create", id)
 		cmd.Dir = e.bundle
 		cmd.Env = append(os.Environ(), "_TEKAPO_FAULT="+step+":stop")
+		out := e.tempFile()
+		cmd.Stdout, cmd.Stderr = out, out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		stopped := waitFor(20*time.Second, func() bool {
+		var pstate string
+		waitFor(60*time.Second, func() bool {
 			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid))
 			s := string(b)
-			return len(s) > 0 && strings.Fields(s[strings.LastIndexByte(s, ')')+2:])[0] == "T"
+			if len(s) > 0 {
+				pstate = strings.Fields(s[strings.LastIndexByte(s, ')')+2:])[0]
+			}
+			return pstate == "T" || pstate == "Z"
 		})
-		if !stopped {
+		if pstate != "T" {
 			cmd.Process.Kill()
 			cmd.Wait() //nolint:errcheck
-			t.Fatalf("%s: create never stopped there", step)
+			t.Fatalf("%s: create never stopped there (state %q): %s", step, pstate, readAll(out))
 		}
 		t0 := time.Now()
 		st := e.state(id)
