@@ -106,3 +106,7 @@ func (m *fakeFS) Stats() (*cgroups.Stats, error) {
 func (m *fakeFS) Destroy() error                { m.f.log("fs.Destroy"); return nil }
 func (m *fakeFS) Paths() map[string]string      { return map[string]string{"": m.cfg.Path} }
 func (m *fakeFS) OOMKillCount() (uint64, error) { return 0, nil }
+func (m *fakeFS) Missing() []string             { return nil }
+func (m *fakeFS) Created() []string             { return nil }
+func (m *fakeFS) SetCreated([]string)           {}
+func (m *fakeFS) CheckUsable() error            { m.f.log("fs.CheckUsable"); return nil }

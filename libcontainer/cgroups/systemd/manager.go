@@ -52,6 +52,8 @@ type manager struct {
 	created bool     // Create ran in this process: Apply starts the unit
 	started bool     // Apply started the unit: its slices are systemd's now
 	made    []string // directories Create made, removed by Destroy unless started
+	// restored: made came from a later command's SetCreated
+	restored bool
 }
 
 // New builds the driver for cfg (cfg.Systemd, cfg.Path from
@@ -235,7 +237,7 @@ func (m *manager) Destroy() error {
 	if err := removeTree(m.dir()); err != nil && first == nil {
 		first = err
 	}
-	if !m.started { // else the slices Create made are active slice units
+	if !m.started && !m.restored { // else the slices Create made are active slice units
 		for i := len(m.made) - 1; i >= 0; i-- {
 			os.Remove(m.made[i]) //nolint:errcheck // gone already, or in use
 		}
@@ -246,6 +248,29 @@ func (m *manager) Destroy() error {
 	}
 	return first
 }
+
+// Missing implements cgroups.Manager: the directories Create would make
+// (the unit's and its missing slices'), outermost first.
+func (m *manager) Missing() []string {
+	var out []string
+	for dir := m.dir(); dir != cgroupRoot && dir != "/" && !exists(dir); dir = filepath.Dir(dir) {
+		out = append([]string{dir}, out...)
+	}
+	return out
+}
+
+// Created implements cgroups.Manager.
+func (m *manager) Created() []string { return m.made }
+
+// SetCreated implements cgroups.Manager. A later command's Destroy leaves
+// the slices to systemd all the same (they may be active slice units by
+// then, systemd removes them when they empty); the unit's own directory
+// goes with the unit.
+func (m *manager) SetCreated(dirs []string) { m.made, m.restored = dirs, true }
+
+// CheckUsable implements cgroups.Manager: the unit's directory, if it is
+// there already, must be empty and not frozen.
+func (m *manager) CheckUsable() error { return m.fs.CheckUsable() }
 
 // removeTree removes dir and the sub-cgroups under it, deepest first.
 func removeTree(dir string) error {
