@@ -9,7 +9,10 @@
 #   make bench    start-up cost against runc and crun, measured in the same run
 #   make v2lane   the cgroup and integration tests again, in a pure cgroup-v2 VM (qemu)
 #   make engines  podman, containerd and docker driving bin/tekapo (tests/engines)
+#   make soak     1000 run/delete cycles (CYCLES=N), printing mounts, cgroups, fds, RSS...
+#   make fuzz     every fuzz target for FUZZTIME (60s each); `make test` runs 3s each
 #   make cri      pods through containerd's CRI with crictl, tekapo beside runc (tests/cri)
+#   make systemd-lane  the systemd cgroup driver's tests, systemd as PID 1 in the VM (tests/systemd)
 
 GO       ?= go
 BIN      := bin/tekapo
@@ -20,15 +23,16 @@ SOURCES  := $(shell find cmd libcontainer specconv -name '*.go' -o -name '*.c') 
 export TEKAPO_BIN := $(CURDIR)/$(BIN)
 
 # Debian packages the build and the tests use.
-APT_PACKAGES := gcc pkg-config libseccomp-dev busybox-static runc crun uidmap iproute2 procps util-linux
+APT_PACKAGES := gcc pkg-config libseccomp-dev busybox-static runc crun uidmap iproute2 procps util-linux time
 
-.PHONY: all deps demo test unit integration v2lane lint bench clean
+.PHONY: all deps demo test unit fuzz-short fuzz soak integration v2lane lint bench clean
 
 .DEFAULT_GOAL := all
 include tests/v2vm/v2vm.mk
 include tests/engines/engines.mk
 include tests/conformance/conformance.mk
 include tests/cri/cri.mk
+include tests/systemd/systemd.mk
 
 all: $(BIN)
 
@@ -47,13 +51,24 @@ deps:
 demo: deps $(BIN)
 	./tests/demo.sh $(BIN)
 
-test: deps $(BIN) unit integration v2lane conformance engines-deps engines cri
+test: deps $(BIN) unit fuzz-short integration v2lane systemd-lane conformance engines-deps engines cri
 
 unit:
 	$(GO) test -count=1 ./cmd/... ./libcontainer/... ./specconv/...
 
+# The integration tests include a 100-cycle soak (TestSoak).
 integration: $(BIN)
 	$(GO) test -count=1 -timeout 30m ./tests/integration/...
+
+fuzz-short:
+	GO=$(GO) FUZZTIME=3s tests/fuzz.sh
+
+fuzz:
+	GO=$(GO) FUZZTIME=$${FUZZTIME:-60s} tests/fuzz.sh
+
+soak: $(BIN)
+	TEKAPO_SOAK_CYCLES=$${CYCLES:-1000} $(GO) test -count=1 -timeout 90m -run '^TestSoak$$' -v ./tests/integration/ \
+		| grep -E '^soak:|_test.go:|^(ok|FAIL|--- )'
 
 # This host's cgroups are hybrid: pure v2 is tested in a VM (tests/v2vm),
 # with test binaries built here and run there. The same boot has AppArmor
@@ -73,7 +88,7 @@ lint:
 	$$(command -v staticcheck || echo $$($(GO) env GOPATH)/bin/staticcheck) ./...
 
 bench: deps $(BIN)
-	$(GO) test -count=1 -run XXX -bench . -benchtime 20x ./tests/bench/
+	TEKAPO_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 60m -run XXX -bench Table -benchtime 1x ./tests/bench/
 
 clean:
 	rm -rf bin

@@ -27,6 +27,8 @@ type Container struct {
 	PtyMaster *os.File
 	// Notify relays READY to NOTIFY_SOCKET (run with NotifySocket).
 	Notify *NotifyRelay
+	// creating: Peek found a state dir still being created.
+	creating bool
 }
 
 // CreateOpts are the knobs of create and run.
@@ -45,7 +47,9 @@ type CreateOpts struct {
 }
 
 // Create sets up a container whose init waits for Start (or, with Run,
-// goes on to exec at once). On any error nothing is left behind.
+// goes on to exec at once). On any error nothing is left behind. Each side
+// effect is recorded in the state dir before it is made (State.Identity),
+// so that a SIGKILL at any instant leaves what `delete --force` undoes.
 func Create(o *CreateOpts) (c *Container, err error) {
 	if err := ValidateID(o.ID); err != nil {
 		return nil, err
@@ -54,61 +58,77 @@ func Create(o *CreateOpts) (c *Container, err error) {
 		return createAndStart(o) // poststart hooks wait for start
 	}
 	cfg := o.Config
-	dir, err := newStateDir(o.Root, o.ID)
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		if err != nil {
-			dir.remove() //nolint:errcheck
-		}
-	}()
 	mgr, err := cgroups.New(cfg.Cgroup)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkCgroupUnused(mgr); err != nil { // parity: cgroup_check_linux.go
+	dir, err := newStateDir(o.Root, o.ID)
+	if err != nil {
 		return nil, err
 	}
-	if err := mgr.Create(); err != nil {
-		return nil, err
-	}
-	if err := delegateCgroup(cfg, mgr); err != nil {
-		mgr.Destroy() //nolint:errcheck
+	FaultPoint("create:state-dir")
+	st := &State{Identity: Identity{ID: o.ID, CgroupPath: cfg.Cgroup.Path, CgroupRootless: cfg.Cgroup.Rootless},
+		Created: time.Now().UTC(), Owner: owner(), Config: cfg}
+	// Before anything is made: a cgroup in use or frozen is refused (and
+	// its processes, someone else's, are left alone).
+	if err := mgr.CheckUsable(); err != nil {
+		dir.remove() //nolint:errcheck
 		return nil, err
 	}
 	defer func() {
 		if err != nil {
-			mgr.Destroy() //nolint:errcheck
+			st.OverlayKeep = false  // a failed create keeps no upper layer
+			undo(&st.Identity, mgr) //nolint:errcheck // the first error is the one to report
+			dir.remove()            //nolint:errcheck
 		}
 	}()
-	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) //nolint:errcheck // lets us reap init on failure
-	st := &State{ID: o.ID, Created: time.Now().UTC(), Owner: owner(), Config: cfg}
-	if cfg.RootOverlay != nil {
-		if st.Overlay, err = prepareOverlay(cfg, dir.path, o.ID); err != nil {
+	st.CgroupCreated = mgr.Missing()
+	if err := dir.save(st); err != nil {
+		return nil, err
+	}
+	FaultPoint("create:state-saved")
+	if err := mgr.Create(); err != nil {
+		return nil, err
+	}
+	if made := mgr.Created(); len(made) != len(st.CgroupCreated) {
+		st.CgroupCreated = made // someone else made one meanwhile: not ours
+		if err := dir.saveIdentity(st, false); err != nil {
 			return nil, err
 		}
-		defer func() {
-			if err != nil {
-				st.Overlay.remove(true) //nolint:errcheck
-			}
-		}()
+	}
+	FaultPoint("create:cgroup-created")
+	if err := delegateCgroup(cfg, mgr); err != nil {
+		return nil, err
+	}
+	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) //nolint:errcheck // lets us reap init on failure
+	if cfg.RootOverlay != nil {
+		st.Overlay, st.OverlayKeep = overlayPlan(cfg, dir.path, o.ID), cfg.RootOverlay.Keep
+		if err := dir.saveIdentity(st, st.Overlay.Own); err != nil {
+			return nil, err
+		}
+		ov, err := prepareOverlay(cfg, dir.path, o.ID)
+		if err != nil {
+			st.Overlay = nil // prepareOverlay removed what it made; the dir may be someone else's
+			return nil, err
+		}
+		st.Overlay = ov
+		FaultPoint("create:overlay")
 	}
 	notify, err := setupNotify(o, dir)
 	if err != nil {
 		return nil, err
 	}
-	p, err := startInit(o, dir, mgr, st.Overlay)
+	p, err := startInit(o, dir, mgr, &recorder{st: st, dir: dir})
 	if err != nil {
 		notify.Close()
 		return nil, err
 	}
-	st.InitPid = p.pid
-	_, st.InitStartTime, _ = procStat(p.pid)
+	st.Ready = true
 	if err := dir.save(st); err != nil {
 		p.kill()
 		return nil, err
 	}
+	FaultPoint("create:saved")
 	if o.PidFile != "" {
 		if err := writePidFile(o.PidFile, p.pid); err != nil {
 			p.kill()
@@ -118,9 +138,36 @@ func Create(o *CreateOpts) (c *Container, err error) {
 	return &Container{Root: o.Root, State: st, dir: dir, mgr: mgr, PtyMaster: p.pty, Notify: notify}, nil
 }
 
+// recorder saves create's progress in the state as init comes up.
+type recorder struct {
+	st  *State
+	dir *stateDir
+}
+
+// initPid records init's pid and start time, before init joins its cgroup.
+func (r *recorder) initPid(pid int) error {
+	r.st.InitPid = pid
+	_, r.st.InitStartTime, _ = procStat(pid)
+	return r.dir.saveIdentity(r.st, false)
+}
+
+// veth records the host end of the pair before it is made; a name the
+// host already has is refused here, so that undo never deletes another's.
+func (r *recorder) veth(cfg *configs.Config) error {
+	if cfg.Veth == nil {
+		return nil
+	}
+	if hostLinkExists(cfg.Veth.Host) {
+		return fmt.Errorf("veth %s: an interface of that name already exists on the host", cfg.Veth.Host)
+	}
+	r.st.HostVeth = cfg.Veth.Host
+	return r.dir.saveIdentity(r.st, false)
+}
+
 // startInit spawns init and drives it to "ready".
-func startInit(o *CreateOpts, dir *stateDir, mgr cgroups.Manager, ov *overlayDirs) (*proc, error) {
+func startInit(o *CreateOpts, dir *stateDir, mgr cgroups.Manager, rec *recorder) (*proc, error) {
 	cfg := o.Config
+	ov := rec.st.Overlay
 	ic := &initConfig{Mode: "init", ID: o.ID, Config: cfg, Process: cfg.Process, StartFd: -1, ConsoleFd: -1,
 		PreserveFds: o.PreserveFds, JoinCgroup: true, NewCgroupNS: cfg.HasNew(configs.NEWCGROUP),
 		CgroupPaths: cgroupMountPaths(mgr), InUserNS: hasUserNS(cfg), Overlay: ov}
@@ -167,9 +214,14 @@ func startInit(o *CreateOpts, dir *stateDir, mgr cgroups.Manager, ov *overlayDir
 	if err != nil {
 		return nil, err
 	}
+	if err := rec.initPid(p.pid); err != nil {
+		p.kill()
+		return nil, err
+	}
+	FaultPoint("init:spawned")
 	ic.HookState = &specs.State{Version: specs.Version, ID: o.ID, Status: specs.StateCreated,
 		Pid: p.pid, Bundle: cfg.Bundle, Annotations: cfg.Annotations}
-	if err := drive(p, ic, mgr, &cfg.Hooks); err != nil {
+	if err := drive(p, ic, mgr, &cfg.Hooks, rec); err != nil {
 		p.closePty()
 		p.kill()
 		poststopAfterFailure(cfg.Hooks.Poststop, ic.HookState)
@@ -183,16 +235,26 @@ func startInit(o *CreateOpts, dir *stateDir, mgr cgroups.Manager, ov *overlayDir
 func (o *CreateOpts) nextFd(i int) int { return 3 + o.PreserveFds + 1 + i }
 
 // drive sends init its config and serves its requests until "ready".
-func drive(p *proc, ic *initConfig, mgr cgroups.Manager, hooks *configs.Hooks) error {
-	defer p.sock.f.Close()
+// rec (nil for exec) records what is made on the host before it is.
+// On error the socket stays open: the caller kills init first (p.kill
+// closes it), so that init does not see EOF and print a second error.
+func drive(p *proc, ic *initConfig, mgr cgroups.Manager, hooks *configs.Hooks, rec *recorder) (err error) {
+	defer func() {
+		if err == nil {
+			p.sock.f.Close()
+		}
+	}()
 	if err := p.sock.send(syncMsg{Type: msgConfig, Config: ic}, -1); err != nil {
 		return err
 	}
+	waiting := "its first request, after its config"
 	for {
 		m, fd, err := p.sock.recv()
 		if err != nil {
-			return fmt.Errorf("init exited before it was ready: %w", err)
+			// Init's death ends the wait (EOF): say where it was.
+			return fmt.Errorf("init exited before it was ready (tekapo was waiting for %s): %w", waiting, err)
 		}
+		waiting = fmt.Sprintf("its next request, after %q", m.Type)
 		reply := syncType("")
 		switch m.Type {
 		case msgPty:
@@ -210,10 +272,15 @@ func drive(p *proc, ic *initConfig, mgr cgroups.Manager, hooks *configs.Hooks) e
 			if err := mgr.Apply(p.pid); err != nil {
 				return err
 			}
-			if ic.Mode == "init" {
+			FaultPoint(ic.Mode + ":cgroup-joined")
+			if rec != nil {
+				if err := rec.veth(ic.Config); err != nil {
+					return err
+				}
 				if err := setupNetwork(p.pid, ic.Config); err != nil {
 					return err
 				}
+				FaultPoint("init:network")
 			}
 			reply = msgCgroupDone
 		case msgHooks:
@@ -223,11 +290,13 @@ func drive(p *proc, ic *initConfig, mgr cgroups.Manager, hooks *configs.Hooks) e
 			if err := runHooks("createRuntime", hooks.CreateRuntime, ic.HookState); err != nil {
 				return err
 			}
+			FaultPoint("init:hooks")
 			reply = msgHooksDone
 		case msgReady:
 			if fd >= 0 {
 				unix.Close(fd)
 			}
+			FaultPoint(ic.Mode + ":ready")
 			if ic.StartFd < 0 {
 				return waitExeced(p)
 			}

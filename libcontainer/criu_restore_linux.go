@@ -67,27 +67,47 @@ func Restore(o *RestoreOpts) (c *Container, err error) {
 			return nil, err
 		}
 	}
+	// The state is recorded before each side effect, as Create does, so
+	// that delete --force can undo a restore cut short at any point.
+	mgr, err := cgroups.New(cfg.Cgroup)
+	if err != nil {
+		return nil, err
+	}
 	dir, err := newStateDir(o.Root, o.ID)
 	if err != nil {
 		return nil, err
 	}
+	st := &State{Identity: Identity{ID: o.ID, CgroupPath: cfg.Cgroup.Path, CgroupRootless: cfg.Cgroup.Rootless},
+		Created: time.Now().UTC(), Owner: owner(), Config: cfg}
+	if err := mgr.CheckUsable(); err != nil {
+		dir.remove() //nolint:errcheck
+		return nil, err
+	}
 	defer func() {
 		if err != nil {
-			dir.remove() //nolint:errcheck
+			undo(&st.Identity, mgr) //nolint:errcheck // the first error is the one to report
+			dir.remove()            //nolint:errcheck
 		}
 	}()
-	mgr, err := cgroups.New(cfg.Cgroup)
-	if err != nil {
+	st.CgroupCreated = mgr.Missing()
+	if err := dir.save(st); err != nil {
 		return nil, err
 	}
 	if err := mgr.Create(); err != nil {
 		return nil, err
 	}
-	defer func() {
-		if err != nil {
-			mgr.Destroy() //nolint:errcheck
+	if made := mgr.Created(); len(made) != len(st.CgroupCreated) {
+		st.CgroupCreated = made
+	}
+	if cfg.Veth != nil {
+		if hostLinkExists(cfg.Veth.Host) {
+			return nil, fmt.Errorf("veth %s: an interface of that name already exists on the host", cfg.Veth.Host)
 		}
-	}()
+		st.HostVeth = cfg.Veth.Host // made at setup-namespaces
+	}
+	if err := dir.saveIdentity(st, false); err != nil {
+		return nil, err
+	}
 	opts, files, logPath, err := criuCommonOpts(cfg, &o.CriuOpts, "restore.log")
 	if err != nil {
 		return nil, err
@@ -119,7 +139,6 @@ func Restore(o *RestoreOpts) (c *Container, err error) {
 		return nil, err
 	}
 	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) //nolint:errcheck // as create: we reap what we start
-	st := &State{ID: o.ID, Owner: owner(), Config: cfg}
 	t := rpc.CriuReqType_RESTORE
 	call := &criuCall{req: &rpc.CriuReq{Type: &t, Opts: opts}, stdio: o.Stdio, extra: extra,
 		started: func(pid int) error { return criuJoinCgroups(mgr, cfg, pid, opts) },
@@ -142,6 +161,7 @@ func Restore(o *RestoreOpts) (c *Container, err error) {
 		}
 	}()
 	st.Created = time.Now().UTC()
+	st.Ready = true
 	_, st.InitStartTime, _ = procStat(st.InitPid)
 	if !cfg.HasNew(configs.NEWTIME) && otherTimeNS(st.InitPid) {
 		// CRIU restores into a time namespace of its own: exec must join it.
@@ -173,7 +193,7 @@ func restoreNotify(n *rpc.CriuNotify, fds []int, o *RestoreOpts, st *State) erro
 				return err
 			}
 		}
-		hs := &State{ID: o.ID, InitPid: pid, Config: cfg}
+		hs := &State{Identity: Identity{ID: o.ID, InitPid: pid}, Config: cfg}
 		c := &Container{State: hs}
 		if err := runHooks("prestart", cfg.Hooks.Prestart, c.hookState(Created)); err != nil {
 			return err

@@ -138,7 +138,10 @@ func checkExecutable(p string) error {
 		return err
 	}
 	if st.IsDir() {
-		return fmt.Errorf("stat %s: is a directory", p)
+		// runc 1.1.5 says "permission denied" (Go's EACCES), current
+		// runc "is a directory" (Go >= 1.20): docker and podman map the
+		// first to 126, only recent docker the second: say both.
+		return errors.New("permission denied (is a directory)")
 	}
 	if st.Mode()&0o111 == 0 {
 		return errors.New("permission denied")

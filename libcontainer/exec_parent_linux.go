@@ -88,8 +88,9 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	FaultPoint("exec:spawned")
 	ic.HookState = c.hookState(Running)
-	if err := drive(p, ic, mgr, &configs.Hooks{}); err != nil {
+	if err := drive(p, ic, mgr, &configs.Hooks{}, nil); err != nil {
 		p.closePty()
 		p.kill()
 		return 0, err

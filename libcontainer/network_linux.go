@@ -198,13 +198,20 @@ func upWithAddr(h *netlink.Handle, link netlink.Link, cidr string) error {
 	return nil
 }
 
-// teardownNetwork deletes the veth pair (gone already if the namespace
-// went with the container's last process).
-func teardownNetwork(cfg *configs.Config) error {
-	if cfg.Veth == nil {
+// hostLinkExists reports whether the host has an interface of that name.
+func hostLinkExists(name string) bool {
+	_, err := netlink.LinkByName(name)
+	return err == nil
+}
+
+// teardownVeth deletes the veth pair whose host end is name (gone already
+// if the namespace went with the container's last process). Only a veth
+// is deleted: a name tekapo recorded never stands for another device.
+func teardownVeth(name string) error {
+	if name == "" {
 		return nil
 	}
-	link, err := netlink.LinkByName(cfg.Veth.Host)
+	link, err := netlink.LinkByName(name)
 	if err != nil {
 		return nil
 	}
@@ -212,7 +219,7 @@ func teardownNetwork(cfg *configs.Config) error {
 		return nil
 	}
 	if err := netlink.LinkDel(link); err != nil && !errors.Is(err, unix.ENODEV) {
-		return fmt.Errorf("delete veth %s: %w", cfg.Veth.Host, err)
+		return fmt.Errorf("delete veth %s: %w", name, err)
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"time"
 
@@ -14,7 +13,8 @@ import (
 	"github.com/tekapo/tekapo/libcontainer/cgroups"
 )
 
-// Load opens an existing container and locks it until Close.
+// Load opens an existing container and locks it until Close. A damaged
+// state is a *StateError saying what is wrong.
 func Load(root, id string) (*Container, error) {
 	dir, err := openStateDir(root, id)
 	if err != nil {
@@ -28,7 +28,28 @@ func Load(root, id string) (*Container, error) {
 	return &Container{Root: root, State: st, dir: dir}, nil
 }
 
-// List returns the IDs of every container under root, sorted.
+// Peek reads a container's state without taking its lock (state, list):
+// state.json is replaced atomically, and a command holding the lock for
+// long (create running hooks) must not block them.
+func Peek(root, id string) (*Container, error) {
+	dir, err := peekStateDir(root, id)
+	if err != nil {
+		return nil, err
+	}
+	st, err := dir.load()
+	if err != nil {
+		var se *StateError
+		if errors.As(err, &se) && dir.lockedByOther() {
+			// Being created (or deleted): nothing recorded yet, or gone.
+			return &Container{Root: root, State: &State{Identity: Identity{ID: id}}, dir: dir, creating: true}, nil
+		}
+		return nil, err
+	}
+	return &Container{Root: root, State: st, dir: dir}, nil
+}
+
+// List returns the IDs of every container under root, sorted: every
+// directory of a valid id, whatever the state of its state.json.
 func List(root string) ([]string, error) {
 	ents, err := os.ReadDir(root)
 	if errors.Is(err, os.ErrNotExist) {
@@ -39,7 +60,7 @@ func List(root string) ([]string, error) {
 	}
 	var ids []string
 	for _, e := range ents {
-		if _, err := os.Stat(filepath.Join(root, e.Name(), stateFile)); err == nil {
+		if e.IsDir() && ValidateID(e.Name()) == nil {
 			ids = append(ids, e.Name())
 		}
 	}
@@ -61,6 +82,13 @@ func (c *Container) cgroup() (cgroups.Manager, error) {
 	}
 	m, err := cgroups.New(c.State.Config.Cgroup)
 	if err == nil {
+		created := c.State.CgroupCreated
+		if c.State.legacyLeaves {
+			for _, d := range m.Paths() {
+				created = append(created, d)
+			}
+		}
+		m.SetCreated(created)
 		c.mgr = m
 	}
 	return m, err
@@ -69,6 +97,9 @@ func (c *Container) cgroup() (cgroups.Manager, error) {
 // Status works out the container's status from its init process, its exec
 // start socket and its freezer.
 func (c *Container) Status() Status {
+	if c.creating || (!c.State.Ready && c.dir.lock == nil && c.dir.lockedByOther()) {
+		return Creating
+	}
 	st, start, ok := procStat(c.State.InitPid)
 	if !ok || st == 'Z' || st == 'X' || start != c.State.InitStartTime {
 		return Stopped
@@ -92,6 +123,9 @@ func (c *Container) OCIState() *OCIState {
 		pid = 0
 	}
 	cfg := c.State.Config
+	if cfg == nil { // being created: nothing recorded yet
+		return &OCIState{Version: specs.Version, ID: c.State.ID, Status: string(s)}
+	}
 	return &OCIState{Version: specs.Version, ID: c.State.ID, Status: string(s), Pid: pid, Bundle: cfg.Bundle,
 		Rootfs: cfg.Rootfs, Created: c.State.Created, Owner: c.State.Owner, Annotations: cfg.Annotations}
 }
@@ -121,9 +155,13 @@ func (c *Container) Start() error {
 	if s := c.Status(); s != Created {
 		return fmt.Errorf("cannot start a container that is %s", s)
 	}
+	if !c.State.Ready {
+		return fmt.Errorf("cannot start container %s: its creation was interrupted (delete it)", c.State.ID)
+	}
 	if err := signalStart(c.dir, c.State.InitPid); err != nil {
 		return err
 	}
+	FaultPoint("start:signalled")
 	os.Remove(c.dir.startSock())
 	return c.poststart()
 }
@@ -182,31 +220,21 @@ func (c *Container) signalAll(sig unix.Signal) error {
 
 // Delete removes a stopped container; with force it kills a live one first.
 func (c *Container) Delete(force bool) error {
-	if s := c.Status(); s != Stopped {
-		if !force {
-			return fmt.Errorf("cannot delete container %s that is not stopped: %s", c.State.ID, s)
-		}
-		c.signalAll(unix.SIGKILL)                //nolint:errcheck
-		unix.Kill(c.State.InitPid, unix.SIGKILL) //nolint:errcheck
-		waitGone(c.State.InitPid)
+	if s := c.Status(); s != Stopped && !force {
+		return fmt.Errorf("cannot delete container %s that is not stopped: %s", c.State.ID, s)
 	}
 	return c.destroy()
 }
 
-// destroy removes the cgroups and the state dir, then runs poststop hooks.
+// destroy kills what is left, undoes what the identity records, removes
+// the state dir, then runs the poststop hooks.
 func (c *Container) destroy() error {
 	m, err := c.cgroup()
-	if err == nil {
-		c.signalAll(unix.SIGKILL) //nolint:errcheck // no process may outlive its container
-		err = m.Destroy()
+	if err != nil {
+		m = nil
 	}
 	hs := c.hookState(Stopped)
-	if nerr := teardownNetwork(c.State.Config); err == nil {
-		err = nerr
-	}
-	if oerr := removeOverlay(c.State.Overlay, c.State.Config.RootOverlay != nil && c.State.Config.RootOverlay.Keep); err == nil {
-		err = oerr
-	}
+	err = undo(&c.State.Identity, m)
 	if rerr := c.dir.remove(); err == nil {
 		err = rerr
 	}

@@ -35,9 +35,8 @@ func (d *overlayDirs) work() string  { return filepath.Join(d.Base, "work") }
 // in Dir/<id>/ when a dir is given, else in the state dir.
 func prepareOverlay(cfg *configs.Config, stateDir, id string) (*overlayDirs, error) {
 	o := cfg.RootOverlay
-	d := &overlayDirs{Base: filepath.Join(stateDir, "overlay")}
-	if o.Dir != "" {
-		d.Base, d.Own = filepath.Join(o.Dir, id), true
+	d := overlayPlan(cfg, stateDir, id)
+	if d.Own {
 		if err := os.Mkdir(d.Base, 0o700); err != nil {
 			return nil, fmt.Errorf("overlay dir: %w", err)
 		}
@@ -70,6 +69,15 @@ func prepareOverlay(cfg *configs.Config, stateDir, id string) (*overlayDirs, err
 		return nil, err
 	}
 	return d, nil
+}
+
+// overlayPlan is where prepareOverlay will put the upper and work dirs
+// (recorded in the state before they are made).
+func overlayPlan(cfg *configs.Config, stateDir, id string) *overlayDirs {
+	if cfg.RootOverlay.Dir != "" {
+		return &overlayDirs{Base: filepath.Join(cfg.RootOverlay.Dir, id), Own: true}
+	}
+	return &overlayDirs{Base: filepath.Join(stateDir, "overlay")}
 }
 
 // makeUpperWork creates upper/ and work/, owned by the container's root.

@@ -8,6 +8,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/tekapo/tekapo/libcontainer/cgroups/systemd"
 	"github.com/tekapo/tekapo/libcontainer/configs"
 )
 
@@ -17,7 +18,7 @@ func convertCgroup(c *configs.Config, linux *specs.Linux, opts Options) error {
 	var err error
 	if opts.SystemdCgroup {
 		cg.Systemd = true
-		cg.Path, err = systemdCgroupPath(linux.CgroupsPath, opts.ID)
+		cg.Path, err = systemdCgroupPath(linux.CgroupsPath, opts.ID, opts.Rootless)
 	} else {
 		cg.Path, err = cgroupPath(linux.CgroupsPath, opts.CgroupParent, opts.ID)
 	}
@@ -57,53 +58,14 @@ func cgroupPath(p, parent, id string) (string, error) {
 }
 
 // systemdCgroupPath turns "slice:prefix:name" into the unit's cgroup path,
-// e.g. "system.slice:tekapo:ID" → "/system.slice/tekapo-ID.scope".
-func systemdCgroupPath(p, id string) (string, error) {
-	if p == "" {
-		p = "system.slice:tekapo:" + id
-	}
-	parts := strings.Split(p, ":")
-	if len(parts) != 3 {
-		return "", fmt.Errorf("cgroupsPath %q: want \"slice:prefix:name\" with systemd cgroups", p)
-	}
-	slice, err := expandSlice(parts[0])
+// e.g. "system.slice:tekapo:ID" → "/system.slice/tekapo-ID.scope"
+// (package cgroups/systemd has the rules).
+func systemdCgroupPath(p, id string, rootless bool) (string, error) {
+	u, err := systemd.ParseCgroupsPath(p, id, rootless)
 	if err != nil {
-		return "", fmt.Errorf("cgroupsPath %q: %w", p, err)
+		return "", err
 	}
-	name := parts[2]
-	if name == "" || strings.Contains(name, "/") {
-		return "", fmt.Errorf("cgroupsPath %q: invalid unit name %q", p, name)
-	}
-	if !strings.HasSuffix(name, ".slice") {
-		if parts[1] != "" {
-			name = parts[1] + "-" + name
-		}
-		name += ".scope"
-	}
-	return path.Join(slice, name), nil
-}
-
-// expandSlice turns a slice name into its path: "a-b.slice" →
-// "/a.slice/a-b.slice"; "" means system.slice and "-.slice" the root.
-func expandSlice(slice string) (string, error) {
-	if slice == "" {
-		slice = "system.slice"
-	}
-	if slice == "-.slice" {
-		return "/", nil
-	}
-	base, ok := strings.CutSuffix(slice, ".slice")
-	if !ok || base == "" || strings.Contains(base, "/") || strings.HasPrefix(base, "-") ||
-		strings.HasSuffix(base, "-") || strings.Contains(base, "--") {
-		return "", fmt.Errorf("invalid slice name %q", slice)
-	}
-	out, prefix := "", ""
-	for _, part := range strings.Split(base, "-") {
-		prefix += part
-		out += "/" + prefix + ".slice"
-		prefix += "-"
-	}
-	return out, nil
+	return u.Path()
 }
 
 // copyResources copies the limits (the top level and the device rules; the

@@ -64,8 +64,8 @@ func TestSystemdCgroupPath(t *testing.T) {
 		"a-b-c.slice:x:y":          "/a.slice/a-b.slice/a-b-c.slice/x-y.scope",
 		":crio:id":                 "/system.slice/crio-id.scope",
 		"-.slice:x:y":              "/x-y.scope",
-		"machine.slice::pod.slice": "/machine.slice/pod.slice",
-		"machine.slice::n":         "/machine.slice/n.scope",
+		"machine.slice::pod.slice": "/pod.slice",              // a slice unit sits where systemd puts it (runc: /machine.slice/pod.slice)
+		"machine.slice::n":         "/machine.slice/-n.scope", // runc: prefix + "-" + name
 	}
 	for p, want := range cases {
 		got, systemd, err := cgroupOf(t, p, Options{SystemdCgroup: true})
@@ -77,13 +77,13 @@ func TestSystemdCgroupPath(t *testing.T) {
 
 func TestSystemdCgroupPathErrors(t *testing.T) {
 	cases := map[string]string{
-		"/tekapo/c1":         `cgroupsPath "/tekapo/c1": want "slice:prefix:name" with systemd cgroups`,
-		"a:b":                `cgroupsPath "a:b": want "slice:prefix:name" with systemd cgroups`,
-		"system:x:y":         `cgroupsPath "system:x:y": invalid slice name "system"`,
-		"a--b.slice:x:y":     `cgroupsPath "a--b.slice:x:y": invalid slice name "a--b.slice"`,
-		"a/b.slice:x:y":      `cgroupsPath "a/b.slice:x:y": invalid slice name "a/b.slice"`,
+		"/tekapo/c1":         `expected cgroupsPath to be of format "slice:prefix:name" for systemd cgroups, got "/tekapo/c1" instead`,
+		"a:b":                `expected cgroupsPath to be of format "slice:prefix:name" for systemd cgroups, got "a:b" instead`,
+		"system:x:y":         `cgroupsPath "system:x:y": invalid slice name: system`,
+		"a--b.slice:x:y":     `cgroupsPath "a--b.slice:x:y": invalid slice name: a--b.slice`,
+		"a/b.slice:x:y":      `cgroupsPath "a/b.slice:x:y": invalid slice name: a/b.slice`,
 		"system.slice:x:":    `cgroupsPath "system.slice:x:": invalid unit name ""`,
-		"system.slice:x:a/b": `cgroupsPath "system.slice:x:a/b": invalid unit name "a/b"`,
+		"system.slice:x:a/b": `cgroupsPath "system.slice:x:a/b": invalid unit name "x-a/b.scope"`,
 	}
 	for p, want := range cases {
 		_, _, err := cgroupOf(t, p, Options{SystemdCgroup: true})

@@ -29,6 +29,11 @@ func LoadSpec(bundle string) (*specs.Spec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config.json: %w", err)
 	}
+	return ParseSpec(data)
+}
+
+// ParseSpec is LoadSpec on the bytes of a config.json.
+func ParseSpec(data []byte) (*specs.Spec, error) {
 	var spec specs.Spec
 	if err := json.Unmarshal(data, &spec); err != nil {
 		return nil, fmt.Errorf("config.json: %w", jsonError(data, err))

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-
 	"github.com/urfave/cli/v2"
 
 	"github.com/tekapo/tekapo/libcontainer"
@@ -14,14 +12,12 @@ var deleteCommand = &cli.Command{
 	ArgsUsage: "<container-id>",
 	Flags:     []cli.Flag{&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill the container if it is not stopped"}},
 	Action: func(c *cli.Context) error {
-		err := withContainer(c, func(ct *libcontainer.Container) error {
-			return ct.Delete(c.Bool("force"))
-		})
-		// --force of a container that is gone already succeeds, as with runc
-		// (podman and CRI-O always delete with --force).
-		if errors.Is(err, libcontainer.ErrNotExist) && c.Bool("force") {
-			return nil
+		id, err := argID(c)
+		if err != nil {
+			return err
 		}
-		return err
+		// --force also undoes a container whose state is damaged, and a
+		// container that does not exist is not an error (current runc).
+		return libcontainer.DeleteByID(c.String("root"), id, c.Bool("force"))
 	},
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/tekapo/tekapo/libcontainer"
 	"github.com/tekapo/tekapo/libcontainer/capabilities"
 	"github.com/tekapo/tekapo/libcontainer/cgroups"
+	"github.com/tekapo/tekapo/libcontainer/cgroups/systemd"
 	"github.com/tekapo/tekapo/libcontainer/seccomp"
 	"github.com/tekapo/tekapo/specconv"
 )
@@ -64,12 +65,13 @@ func mountOptions() []string {
 }
 
 // cgroupFeatures: the manager drives v1, hybrid and v2 hierarchies; rdma
-// and systemd as the host probe finds them.
+// and systemd as the host probe finds them (the systemd driver: systemd
+// running on pure cgroup v2).
 func cgroupFeatures() *features.Cgroup {
-	f := &features.Cgroup{V1: ptr(true), V2: ptr(true), Systemd: ptr(false), SystemdUser: ptr(false)}
+	sd := systemd.Available()
+	f := &features.Cgroup{V1: ptr(true), V2: ptr(true), Systemd: ptr(sd), SystemdUser: ptr(sd)}
 	if info, err := cgroups.Info(); err == nil {
 		f.Rdma = ptr(info.RDMA)
-		f.Systemd = ptr(info.Systemd)
 	}
 	return f
 }

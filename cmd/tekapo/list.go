@@ -2,11 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"text/tabwriter"
 	"time"
 
+	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 
 	"github.com/tekapo/tekapo/libcontainer"
@@ -31,18 +33,26 @@ var listCommand = &cli.Command{
 			return err
 		}
 		states := []*libcontainer.OCIState{}
+		var broken []string // ids whose state is damaged: listed, said why
 		for _, id := range ids {
-			ct, err := libcontainer.Load(c.String("root"), id)
-			if err != nil {
+			ct, err := libcontainer.Peek(c.String("root"), id)
+			if errors.Is(err, libcontainer.ErrNotExist) {
 				continue // deleted meanwhile
 			}
+			if err != nil {
+				logrus.Warn(err)
+				broken = append(broken, id)
+				continue
+			}
 			states = append(states, ct.OCIState())
-			ct.Close()
 		}
 		switch {
 		case c.Bool("quiet"):
 			for _, s := range states {
 				fmt.Println(s.ID)
+			}
+			for _, id := range broken {
+				fmt.Println(id)
 			}
 		case c.String("format") == "json":
 			return json.NewEncoder(os.Stdout).Encode(states)
@@ -52,6 +62,9 @@ var listCommand = &cli.Command{
 			for _, s := range states {
 				fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\n", s.ID, s.Pid, s.Status, s.Bundle,
 					s.Created.Format(time.RFC3339Nano), s.Owner)
+			}
+			for _, id := range broken {
+				fmt.Fprintf(w, "%s\t0\tunknown\t\t\t\n", id)
 			}
 			return w.Flush()
 		default:

@@ -29,6 +29,7 @@ var runCommand = &cli.Command{
 			return err
 		}
 		ct.Close()
+		libcontainer.FaultPoint("run:started")
 		if c.Bool("detach") {
 			return relayNotify(ct.Notify, ct.State.InitPid)
 		}

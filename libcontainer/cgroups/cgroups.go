@@ -9,7 +9,7 @@
 //	m.Freeze(); m.Thaw(); m.FreezerState()
 //	pids, err := m.GetPids()     // every process in the container's cgroup (recursive)
 //	st, err := m.Stats()
-//	err = m.Destroy()            // remove every directory it created, on every hierarchy
+//	err = m.Destroy()            // remove exactly the directories it created (SetCreated)
 //
 // A Manager is rebuilt from the same Config by later commands (state, kill,
 // delete), so New must not touch the filesystem beyond detecting the layout.
@@ -32,7 +32,8 @@
 //     devices.Allowed: last matching rule wins, default deny.
 //   - Rootless without limits: Create/Apply/Destroy never fail; with limits,
 //     New fails unless the cgroups are writable (delegated).
-//   - The systemd driver is not supported.
+//   - The systemd driver (--systemd-cgroup) is package cgroups/systemd,
+//     selected in New (driver.go); it uses this manager for the files.
 package cgroups
 
 import (
@@ -58,7 +59,18 @@ type Manager interface {
 	FreezerState() (FreezerState, error)
 	GetPids() ([]int, error)
 	Stats() (*Stats, error)
+	// Destroy removes exactly the directories Create made (see Created).
 	Destroy() error
+	// Missing lists the directories Create would make now, outermost
+	// first: the caller records them before Create makes them.
+	Missing() []string
+	// Created lists the directories Create made; SetCreated gives them
+	// to a manager rebuilt by a later command, for Destroy.
+	Created() []string
+	SetCreated(dirs []string)
+	// CheckUsable refuses, as runc does, a pre-existing cgroup that holds
+	// processes or is frozen (init would hang joining it).
+	CheckUsable() error
 	// Paths maps a controller name ("memory", ..., "" for the v2 unified
 	// hierarchy) to the container's directory for it.
 	Paths() map[string]string

@@ -26,8 +26,12 @@ func (m *manager) Create() error {
 	if err == nil {
 		err = m.apply(ws, m.cfg.Resources)
 	}
+	for _, c := range created {
+		m.created = appendUnique(m.created, c.dir)
+	}
 	if err != nil {
 		m.undo(created)
+		m.created = nil
 		return err
 	}
 	return nil

@@ -202,12 +202,3 @@ func (o fsOps) rmdirRetry(dir string) error {
 	}
 	return fmt.Errorf("remove cgroup %s: %w", dir, err)
 }
-
-// rmdirParents removes now-empty parents of dir up to, not including, root.
-func (o fsOps) rmdirParents(root, dir string) {
-	for p := filepath.Dir(dir); p != root && strings.HasPrefix(p, root+"/"); p = filepath.Dir(p) {
-		if err := o.rmdir(p); err != nil && !errors.Is(err, unix.ENOENT) {
-			return // EBUSY, ENOTEMPTY: a sibling still lives there
-		}
-	}
-}

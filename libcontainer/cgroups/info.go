@@ -25,7 +25,8 @@ type HostInfo struct {
 	DeviceFilterEBPF bool `json:"deviceFilterEBPF"`
 	// RDMA: rdma limits can be set.
 	RDMA bool `json:"rdma"`
-	// Systemd: the systemd cgroup driver is available (never, for now).
+	// Systemd is not probed here (always false): `tekapo features` asks
+	// package cgroups/systemd (systemd running on pure cgroup v2).
 	Systemd bool `json:"systemd"`
 }
 

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/tekapo/tekapo/libcontainer/configs"
 )
 
@@ -15,11 +17,18 @@ type manager struct {
 	h    *hierarchies
 	ops  fsOps
 	path string // cleaned absolute cgroup path ("/tekapo/ID")
+	// created are the directories this container's Create made, outermost
+	// first (recorded in the container's state, given back by SetCreated):
+	// Destroy removes exactly these, never a parent someone else made.
+	created []string
 }
 
 // New builds the manager for cfg on this host. It only reads the mount
 // table: it creates nothing, so later commands can rebuild it freely.
 func New(cfg *configs.Cgroup) (Manager, error) {
+	if cfg != nil && cfg.Systemd {
+		return newSystemd(cfg) // driver.go
+	}
 	if err := checkConfig(cfg); err != nil {
 		return nil, err
 	}
@@ -35,10 +44,7 @@ func checkConfig(cfg *configs.Cgroup) error {
 		return errors.New("cgroup config is missing")
 	}
 	if cfg.Systemd {
-		if exists("/run/systemd/system") {
-			return errors.New("systemd cgroup driver is not supported by tekapo: use a cgroupfs path")
-		}
-		return errors.New("systemd cgroup driver is not supported on this host: no systemd")
+		return errors.New("a systemd cgroup config needs the systemd driver (cgroups.New)")
 	}
 	if !filepath.IsAbs(cfg.Path) {
 		return fmt.Errorf("cgroup path %q must be absolute", cfg.Path)
@@ -153,18 +159,73 @@ func (m *manager) Apply(pid int) error {
 	return nil
 }
 
-// Destroy implements Manager: the container's directory goes on every
-// hierarchy, then its parents up to the mount root if they are empty.
+// Destroy implements Manager: it removes exactly the directories Create
+// made (Created, or SetCreated by a later command), deepest first. A
+// container's own directory goes with its sub-cgroups; a parent it made
+// goes only when empty (a sibling container may still live there). A
+// directory someone else made, above all a parent holding limits, stays.
 func (m *manager) Destroy() error {
-	var first error
+	leaf := map[string]bool{}
 	for _, h := range m.hierarchies() {
-		if err := m.ops.rmdirTree(h.dir); err != nil {
-			if first == nil {
-				first = err
-			}
-			continue
+		leaf[h.dir] = true
+	}
+	var first error
+	for i := len(m.created) - 1; i >= 0; i-- {
+		d := m.created[i]
+		if !m.below(d) {
+			continue // not a cgroup directory: never ours to remove
 		}
-		m.ops.rmdirParents(h.root, h.dir)
+		var err error
+		if leaf[d] {
+			err = m.ops.rmdirTree(d)
+		} else {
+			err = m.ops.rmdir(d)
+			if errors.Is(err, unix.EBUSY) || errors.Is(err, unix.ENOTEMPTY) || errors.Is(err, unix.ENOENT) {
+				err = nil // still in use by a sibling, or gone
+			} else if err != nil {
+				err = fmt.Errorf("remove cgroup %s: %w", d, err)
+			}
+		}
+		if err != nil && first == nil {
+			first = err
+		}
 	}
 	return first
+}
+
+// below reports whether d is a directory strictly below one of the
+// container's hierarchy mounts and above or at its own directory.
+func (m *manager) below(d string) bool {
+	for _, h := range m.hierarchies() {
+		if d == h.dir || (strings.HasPrefix(d, h.root+"/") && strings.HasPrefix(h.dir, d+"/")) {
+			return true
+		}
+	}
+	return false
+}
+
+// Created implements Manager.
+func (m *manager) Created() []string { return append([]string(nil), m.created...) }
+
+// SetCreated implements Manager.
+func (m *manager) SetCreated(dirs []string) { m.created = append([]string(nil), dirs...) }
+
+// Missing implements Manager: the directories Create would make now, on
+// every hierarchy, outermost first.
+func (m *manager) Missing() []string {
+	var out []string
+	for _, h := range m.hierarchies() {
+		rel, err := filepath.Rel(h.root, h.dir)
+		if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+			continue
+		}
+		cur := h.root
+		for _, part := range strings.Split(rel, "/") {
+			cur = filepath.Join(cur, part)
+			if !exists(cur) {
+				out = append(out, cur)
+			}
+		}
+	}
+	return out
 }

@@ -20,7 +20,7 @@ func TestNewRejects(t *testing.T) {
 		{&configs.Cgroup{Path: "tekapo/x"}, "must be absolute"},
 		{&configs.Cgroup{Path: "/tekapo/../x"}, `".."`},
 		{&configs.Cgroup{Path: "/"}, "root cgroup"},
-		{&configs.Cgroup{Path: "/a", Systemd: true}, "systemd cgroup driver is not supported"},
+		{&configs.Cgroup{Path: "/a", Systemd: true}, "needs the systemd driver"},
 		{nil, "missing"},
 	} {
 		_, err := newManager(c.cfg, f.h, fsOps{fake: true})
@@ -123,12 +123,45 @@ func TestDestroyFakeKeepsSiblings(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, h := range b.hierarchies() {
-		if exists(filepath.Join(h.root, "tekapo")) {
-			t.Errorf("%s/tekapo left behind", h.root)
+		// /tekapo was a's, busy with b when a went: b did not make it.
+		if !exists(filepath.Join(h.root, "tekapo")) || exists(filepath.Join(h.root, "tekapo/b")) {
+			t.Errorf("%s: want tekapo/ kept and tekapo/b gone", h.root)
 		}
 		if !exists(h.root) {
 			t.Errorf("hierarchy root %s removed", h.root)
 		}
+	}
+}
+
+// TestDestroyFakeKeepsForeignParent: a parent made by someone else (with
+// a limit in it) survives, and a rebuilt manager removes exactly the
+// directories it is told Create made.
+func TestDestroyFakeKeepsForeignParent(t *testing.T) {
+	f := newFakeHost(t, "hybrid")
+	pre := f.manager(t, &configs.Cgroup{Path: "/smoke"})
+	if err := pre.Create(); err != nil {
+		t.Fatal(err)
+	}
+	m := f.manager(t, &configs.Cgroup{Path: "/smoke/mid/ct"})
+	if got := len(m.Missing()); got != 2*len(m.hierarchies()) {
+		t.Fatalf("missing %v: want mid and ct on every hierarchy", m.Missing())
+	}
+	if err := m.Create(); err != nil {
+		t.Fatal(err)
+	}
+	later := f.manager(t, &configs.Cgroup{Path: "/smoke/mid/ct"})
+	later.SetCreated(m.Created())
+	if err := later.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range m.hierarchies() {
+		if !exists(filepath.Join(h.root, "smoke")) || exists(filepath.Join(h.root, "smoke/mid")) {
+			t.Errorf("%s: want smoke kept, smoke/mid gone", h.root)
+		}
+	}
+	nothing := f.manager(t, &configs.Cgroup{Path: "/smoke"})
+	if err := nothing.Destroy(); err != nil || !exists(f.p("sys/fs/cgroup/memory/smoke")) {
+		t.Errorf("a manager that made nothing removed something (%v)", err)
 	}
 }
 
@@ -193,7 +226,8 @@ func TestCreateV2Fake(t *testing.T) {
 	if p := m.Paths(); len(p) != 1 || p[""] != f.p("sys/fs/cgroup/tekapo/v") {
 		t.Errorf("paths %v", p)
 	}
-	if err := m.Destroy(); err != nil || exists(f.p("sys/fs/cgroup/tekapo")) {
+	// tekapo/ was there before (the fake kernel's file in it): it stays.
+	if err := m.Destroy(); err != nil || exists(f.p("sys/fs/cgroup/tekapo/v")) || !exists(f.p("sys/fs/cgroup/tekapo")) {
 		t.Fatalf("destroy: %v", err)
 	}
 }

@@ -56,7 +56,11 @@ func writableAncestor(root, dir string) bool {
 // child an invalid domain that accepts no process.
 func (r *rootlessManager) Create() error {
 	for _, h := range r.hierarchies() {
-		if _, err := mkdirAll(h.root, h.dir); err != nil || r.isV2() {
+		made, err := mkdirAll(h.root, h.dir)
+		for _, d := range made {
+			r.created = appendUnique(r.created, d)
+		}
+		if err != nil || r.isV2() {
 			continue
 		}
 		_ = r.prepare(h)

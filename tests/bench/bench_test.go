@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -27,7 +26,12 @@ type runtime struct {
 	argv []string // the runtime command, before --root
 }
 
-type sample struct{ cpu, wall time.Duration }
+// sample is one measurement: CPU (user+system of the process tree), wall
+// time, or the peak RSS of the tree's largest process in KiB (peakRSS).
+type sample struct {
+	cpu, wall time.Duration
+	rss       int64
+}
 
 var (
 	results = map[string][]sample{}
@@ -46,6 +50,10 @@ func runtimes() []runtime {
 		bin, _ = filepath.Abs("../../bin/tekapo")
 	}
 	rts := []runtime{{"tekapo", []string{bin}}}
+	if base := os.Getenv("TEKAPO_BASE_BIN"); base != "" {
+		// another build of tekapo (e.g. main's), for a before/after column
+		rts = append(rts, runtime{"before", []string{base}})
+	}
 	if p, err := exec.LookPath("runc"); err == nil {
 		rts = append(rts, runtime{"runc", []string{p}})
 	}
@@ -71,7 +79,6 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
-	report()
 	os.RemoveAll(dir)
 	removeCgroups()
 	os.Exit(code)
@@ -147,30 +154,6 @@ func measure(b *testing.B, argv []string) sample {
 	return sample{cpu: cpu, wall: wall}
 }
 
-// BenchmarkRunTrue: `RUNTIME run ID` of /bin/true, start to exit and cleanup.
-func BenchmarkRunTrue(b *testing.B) {
-	root := b.TempDir()
-	// The crun wrapper's own cost, to subtract from crun's samples.
-	wrapper := []string{"unshare", "-m", "sh", "-c", crunWrapper, "crun", "true"}
-	for _, rt := range runtimes() {
-		b.Run(rt.name, func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				id := fmt.Sprintf("%s-%d-%d", rt.name, b.N, i)
-				setCgroup(b, id)
-				s := measure(b, append(append([]string{}, rt.argv...), "--root", filepath.Join(root, rt.name), "run", id))
-				if rt.name == "crun" {
-					w := measure(b, wrapper)
-					s.cpu -= w.cpu
-					s.wall -= w.wall
-				}
-				results[rt.name] = append(results[rt.name], s)
-			}
-			ms := median(results[rt.name], func(s sample) time.Duration { return s.cpu })
-			b.ReportMetric(float64(ms.Microseconds())/1000, "cpu-ms/op")
-		})
-	}
-}
-
 // BenchmarkOverlayVsCopy: what a private, writable root costs: tekapo's
 // overlay root over the shared rootfs, against a full copy per container.
 func BenchmarkOverlayVsCopy(b *testing.B) {
@@ -203,6 +186,12 @@ func BenchmarkOverlayVsCopy(b *testing.B) {
 			results["copy"] = append(results["copy"], sample{cpu: cp.cpu + run.cpu, wall: cp.wall + run.wall})
 		}
 	})
+	fmt.Println("private writable root, tekapo run /bin/true (copy: cp -a of the rootfs, then run on the copy):")
+	for _, n := range []string{"overlay", "copy"} {
+		if ss := results[n]; len(ss) > 0 {
+			fmt.Printf("  %-7s cpu %6.1f ms   wall %6.1f ms   (median of %d)\n", n, ms(median(ss, cpuOf)), ms(median(ss, wallOf)), len(ss))
+		}
+	}
 }
 
 func median(ss []sample, f func(sample) time.Duration) time.Duration {
@@ -217,32 +206,9 @@ func median(ss []sample, f func(sample) time.Duration) time.Duration {
 	return v[len(v)/2]
 }
 
-// report prints medians and the ratios against runc and crun.
-func report() {
-	cpu := func(n string) time.Duration { return median(results[n], func(s sample) time.Duration { return s.cpu }) }
-	wall := func(n string) time.Duration {
-		return median(results[n], func(s sample) time.Duration { return s.wall })
-	}
-	var lines []string
-	for _, n := range []string{"tekapo", "runc", "crun", "overlay", "copy"} {
-		if len(results[n]) > 0 {
-			lines = append(lines, fmt.Sprintf("  %-7s cpu %6.1f ms   wall %6.1f ms   (median of %d)", n,
-				float64(cpu(n).Microseconds())/1000, float64(wall(n).Microseconds())/1000, len(results[n])))
-		}
-	}
-	if len(lines) == 0 {
-		return
-	}
-	fmt.Println("run /bin/true (crun: its hybrid-cgroup wrapper's cost subtracted; overlay: tekapo --overlay;")
-	fmt.Println("copy: cp -a of the rootfs, then tekapo run on the copy):")
-	fmt.Println(strings.Join(lines, "\n"))
-	for _, ref := range []string{"runc", "crun"} {
-		if cpu(ref) > 0 && cpu("tekapo") > 0 {
-			fmt.Printf("  tekapo/%s: cpu %.2f, wall %.2f\n", ref,
-				float64(cpu("tekapo"))/float64(cpu(ref)), float64(wall("tekapo"))/float64(wall(ref)))
-		}
-	}
-}
+func cpuOf(s sample) time.Duration  { return s.cpu }
+func wallOf(s sample) time.Duration { return s.wall }
+func ms(d time.Duration) float64    { return float64(d.Microseconds()) / 1000 }
 
 // removeCgroups removes this run's parent (runc and crun leave none behind
 // on success; the parent itself is ours).

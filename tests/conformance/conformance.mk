@@ -23,7 +23,7 @@ CONFORMANCE_RUN_ARGS = --timeout $(CONFORMANCE_TIMEOUT) $(if $(CONFORMANCE_ONLY)
 conformance-setup:
 	$(CONFORMANCE_DIR)/setup.sh
 
-conformance: conformance-setup $(TEKAPO_BIN)
+conformance: conformance-setup $(BIN)
 	@test -x "$(TEKAPO_BIN)" || { echo "conformance: $(TEKAPO_BIN) not built" >&2; exit 1; }
 	$(CONFORMANCE_DIR)/run.sh $(TEKAPO_BIN) --expect $(CONFORMANCE_EXPECT) $(CONFORMANCE_RUN_ARGS)
 

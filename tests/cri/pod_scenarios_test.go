@@ -137,10 +137,7 @@ func podLifecycle(t *testing.T, e *criEnv, rt runtimeUnderTest, s *steps) {
 
 // knownFailures: scenario/step -> runtime -> the pending fix. Such a step
 // is reported as XFAIL (a skip, never a pass), and fails once it passes.
-var knownFailures = map[string]map[string]string{
-	"pod/pod-cgroup-kept": {"tekapo": "the crash-safety branch: tekapo's cgroup Destroy removes every empty " +
-		"parent up to the hierarchy root (libcontainer/cgroups rmdirParents), kubelet's pod cgroup included; runc removes only the container's own"},
-}
+var knownFailures = map[string]map[string]string{}
 
 // podCgroupKept: the pod's cgroup parent, made by kubelet, outlives the
 // pod's containers and sandbox, and is empty.

@@ -39,7 +39,12 @@ func TestLifecycle(t *testing.T) {
 	if r := e.tekapo("start", "life"); r.code == 0 {
 		t.Fatal("a second start must fail")
 	}
-	cmd, _ := os.ReadFile("/proc/" + strconv.Itoa(st.Pid) + "/cmdline")
+	// start returns once init has its answer (as runc's); the exec follows.
+	var cmd []byte
+	waitFor(5*time.Second, func() bool {
+		cmd, _ = os.ReadFile("/proc/" + strconv.Itoa(st.Pid) + "/cmdline")
+		return strings.HasPrefix(string(cmd), "sleep\x001000")
+	})
 	if !strings.HasPrefix(string(cmd), "sleep\x001000") {
 		t.Fatalf("init is not the user's process: %q", cmd)
 	}
