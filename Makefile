@@ -71,11 +71,13 @@ soak: $(BIN)
 		| grep -E '^soak:|_test.go:|^(ok|FAIL|--- )'
 
 # This host's cgroups are hybrid: pure v2 is tested in a VM (tests/v2vm),
-# with test binaries built here and run there.
+# with test binaries built here and run there. The same boot has AppArmor
+# on and criu: the checkpoint and AppArmor tests must run there (not skip).
 v2lane: $(BIN) v2vm-deps
 	CGO_ENABLED=0 $(GO) test -c -o bin/cgroups.test ./libcontainer/cgroups
 	CGO_ENABLED=0 $(GO) test -c -o bin/integration.test ./tests/integration
-	tests/v2vm/run.sh --share $(CURDIR) --env TEKAPO_BIN=$(TEKAPO_BIN) --timeout 900 -- \
+	tests/v2vm/run.sh --apparmor --criu --share $(CURDIR) --env TEKAPO_BIN=$(TEKAPO_BIN) \
+		--env TEKAPO_REQUIRE=criu,apparmor --timeout 1800 -- \
 		sh -c 'cd $(CURDIR)/libcontainer/cgroups && $(CURDIR)/bin/cgroups.test && \
 		       cd $(CURDIR)/tests/integration && $(CURDIR)/bin/integration.test'
 

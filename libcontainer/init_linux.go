@@ -58,6 +58,9 @@ func initMain(sock syncSock) error {
 	}
 	os.Clearenv()
 	unix.Umask(0)
+	// A session of its own, as runc's init and exec processes have: CRIU
+	// refuses a tree whose session leader is outside its pid namespace.
+	unix.Setsid() //nolint:errcheck // EPERM: a group leader already
 	if err := setInitialAffinity(ic.Process); err != nil {
 		return err
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/tekapo/tekapo/libcontainer/configs"
 )
 
@@ -32,6 +34,9 @@ func setLSMLabels(p *configs.Process) error {
 		}
 		if err := writeAttr("apparmor/exec", "exec "+p.ApparmorProfile); err != nil {
 			if err := writeAttr("exec", "exec "+p.ApparmorProfile); err != nil {
+				if errors.Is(err, unix.ENOENT) { // the kernel knows no such profile
+					return fmt.Errorf("apparmor profile %q is not loaded (load it with apparmor_parser)", p.ApparmorProfile)
+				}
 				return fmt.Errorf("set apparmor profile %q: %w", p.ApparmorProfile, err)
 			}
 		}

@@ -75,6 +75,9 @@ func setupRootfs(sock syncSock, ic *initConfig, console func() error) error {
 	if err := enterRoot(cfg.Rootfs, cfg.NoPivotRoot); err != nil {
 		return err
 	}
+	if err := reopenDevNull(); err != nil { // devnull_linux.go (checkpoint/restore)
+		return err
+	}
 	if err := writeSysctls(cfg.Sysctl); err != nil { // before /proc/sys is read-only
 		return err
 	}

@@ -129,6 +129,11 @@ func execProcess(c *cli.Context, cfg *configs.Config) (*configs.Process, error) 
 		p.Personality = cfg.Process.Personality
 		p.MemoryPolicy = cfg.Process.MemoryPolicy
 		specconv.DropUngrantable(cfg, p)
+		if p.ApparmorProfile == "" {
+			// As runc: a process without a profile of its own is
+			// confined by the container's.
+			p.ApparmorProfile = cfg.Process.ApparmorProfile
+		}
 		// runc 1.1.5 and current runc take the file as it is and ignore
 		// these flags silently; tekapo does the same but says so.
 		var ignored []string

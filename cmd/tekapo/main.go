@@ -58,7 +58,7 @@ func commands() []*cli.Command {
 	return []*cli.Command{
 		createCommand, startCommand, runCommand, stateCommand, killCommand, deleteCommand,
 		listCommand, execCommand, psCommand, pauseCommand, resumeCommand, specCommand,
-		updateCommand, eventsCommand, featuresCommand,
+		updateCommand, eventsCommand, featuresCommand, checkpointCommand, restoreCommand,
 	}
 }
 

@@ -2,7 +2,7 @@
 # deps.sh: installs what the v2vm lane needs on the host (idempotent), then
 # fetches the guest kernel into the cache. Needs root and Debian's apt.
 set -euo pipefail
-pkgs=(qemu-system-x86 qemu-system-data busybox-static kmod cpio xz-utils util-linux iproute2 runc)
+pkgs=(qemu-system-x86 qemu-system-data busybox-static kmod cpio xz-utils util-linux iproute2 runc criu apparmor apparmor-utils)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

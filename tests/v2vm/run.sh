@@ -1,23 +1,40 @@
 #!/bin/bash
-# run.sh [--share DIR]... [--env NAME=VALUE]... [--timeout SECS] -- CMD [ARGS...]
+# run.sh [--share DIR]... [--env NAME=VALUE]... [--timeout SECS] [--apparmor] [--criu] [--systemd] -- CMD [ARGS...]
 # Runs CMD as root in a pure cgroup-v2 qemu VM and exits with its status.
+# --apparmor: AppArmor on at boot (apparmor_parser must be installed);
+# --criu: criu must be installed (the guest uses the host's /usr);
+# --systemd: systemd is PID 1 (the command is its one service).
 # See README.md. Exit 124: timeout; 125: the VM failed; 141: our output broke.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/prepare.sh"
 
-usage() { echo "usage: $0 [--share DIR]... [--env NAME=VALUE]... [--timeout SECS] -- CMD [ARGS...]" >&2; exit 2; }
-shares=() envs=() timeout=${V2VM_TIMEOUT:-600}
+usage() { echo "usage: $0 [--share DIR]... [--env NAME=VALUE]... [--timeout SECS] [--apparmor] [--criu] [--systemd] -- CMD [ARGS...]" >&2; exit 2; }
+shares=() envs=() timeout=${V2VM_TIMEOUT:-600} lsm=() feats=()
 while (($#)); do
 	case $1 in
 	--share) [[ -d ${2:?} ]] || { echo "v2vm: --share $2: not a directory" >&2; exit 2; }
 		shares+=("$(realpath "$2")"); shift 2 ;;
 	--env) envs+=("${2:?}"); shift 2 ;;
 	--timeout) timeout=${2:?}; shift 2 ;;
+	--apparmor) lsm=(apparmor=1 security=apparmor); feats+=(apparmor); shift ;;
+	--criu) feats+=(criu); shift ;;
+	--systemd) feats+=(systemd); shift ;;
 	--) shift; break ;;
 	*) usage ;;
 	esac
 done
 (($#)) || usage
+need() { # need PROGRAM OPTION PACKAGE: the guest runs the host's /usr
+	command -v "$1" >/dev/null || PATH=$PATH:/usr/sbin:/sbin command -v "$1" >/dev/null ||
+		{ echo "v2vm: $2 needs $1 on the host (apt-get install $3; make v2vm-deps installs it)" >&2; exit 2; }
+}
+for f in "${feats[@]}"; do
+	case $f in
+	apparmor) need apparmor_parser --apparmor apparmor ;;
+	criu) need criu --criu criu ;;
+	systemd) [[ -x /lib/systemd/systemd ]] || { echo "v2vm: --systemd needs systemd on the host (apt-get install systemd)" >&2; exit 2; } ;;
+	esac
+done
 
 mkdir -p "$V2VM_CACHE"
 exec {lock}>"$V2VM_CACHE/.lock"
@@ -61,14 +78,14 @@ alive() { kill -0 "$1" 2>/dev/null; }
 # panicked), 124 when the deadline passed, 141 when our stdout or stderr broke.
 boot_once() {
 	local q c1 c2 rc=0 qrc=0
-	rm -f "$ctl"/{out,err,rc,console.log}
+	rm -f "$ctl"/{out,err,rc,console.log,uptime}
 	mkfifo "$ctl/out" "$ctl/err"
 	cat "$ctl/out" & c1=$!
 	cat "$ctl/err" >&2 & c2=$!
 	pids+=("$c1" "$c2")
 	qemu-system-x86_64 -machine q35 -accel tcg,thread=multi -cpu max -smp "${V2VM_SMP:-2}" \
 		-m "${V2VM_MEM:-2048}" -bios /usr/share/qemu/qboot.rom -kernel "$KDIR/vmlinux" -initrd "$INITRD" \
-		-append "console=ttyS0 quiet panic=-1 tsc=reliable mitigations=off init_on_alloc=0 softlockup_panic=1 cgroup_no_v1=all v2vm.watchdog=${V2VM_WATCHDOG:-60}" \
+		-append "console=ttyS0 quiet panic=-1 tsc=reliable mitigations=off init_on_alloc=0 softlockup_panic=1 cgroup_no_v1=all v2vm.watchdog=${V2VM_WATCHDOG:-60} ${lsm[*]} v2vm.features=$(IFS=,; echo "${feats[*]}")" \
 		-device i6300esb -action watchdog=poweroff \
 		-display none -no-user-config -nodefaults -no-reboot -nic none -serial "file:$ctl/console.log" \
 		-device virtio-serial-pci,id=vs -chardev "file,id=out,path=$ctl/out" -chardev "file,id=err,path=$ctl/err" \
@@ -100,8 +117,11 @@ console_summary() {
 
 deadline=$((SECONDS + timeout))
 for attempt in 1 2; do
-	qrc=0
+	qrc=0 t0=$EPOCHREALTIME
 	boot_once || qrc=$?
+	up=$(cat "$ctl/uptime" 2>/dev/null || true)
+	t0=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+	echo "v2vm: VM ${feats[*]:+(${feats[*]}) }ran ${t0}s, command started at ${up:-?}s of guest uptime (attempt $attempt)" >&2
 	[[ -s $ctl/rc ]] && exit "$(cat "$ctl/rc")"
 	if ((qrc == 124)); then
 		echo "v2vm: timeout after ${timeout}s, killed qemu; console:" >&2
