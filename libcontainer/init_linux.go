@@ -97,7 +97,7 @@ func standardInit(sock syncSock, ic *initConfig) error {
 		if err := setupRootfs(sock, ic, terminal); err != nil { // writes the sysctls too
 			return err
 		}
-	} else if err := runHooksInParent(sock); err != nil {
+	} else if err := runHooksInParent(sock, &cfg.Hooks); err != nil {
 		return err
 	} else if err := writeSysctls(cfg.Sysctl); err != nil {
 		return err
@@ -211,8 +211,11 @@ func writeSysctls(s map[string]string) error {
 }
 
 // runHooksInParent asks the parent to run the prestart and createRuntime
-// hooks (message 4 of sync.go).
-func runHooksInParent(sock syncSock) error {
+// hooks (message 4 of sync.go). Without any, there is no round trip.
+func runHooksInParent(sock syncSock, h *configs.Hooks) error {
+	if len(h.Prestart) == 0 && len(h.CreateRuntime) == 0 {
+		return nil
+	}
 	if err := sock.send(syncMsg{Type: msgHooks}, -1); err != nil {
 		return err
 	}

@@ -62,7 +62,7 @@ func setupRootfs(sock syncSock, ic *initConfig, console func() error) error {
 			return err
 		}
 	}
-	if err := runHooksInParent(sock); err != nil {
+	if err := runHooksInParent(sock, &cfg.Hooks); err != nil {
 		return err
 	}
 	if err := runHooks("createContainer", cfg.Hooks.CreateContainer, ic.HookState); err != nil {
