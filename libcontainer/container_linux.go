@@ -54,10 +54,12 @@ func Create(o *CreateOpts) (c *Container, err error) {
 		return createAndStart(o) // poststart hooks wait for start
 	}
 	cfg := o.Config
+	t := newStepTimer("parent")
 	dir, err := newStateDir(o.Root, o.ID)
 	if err != nil {
 		return nil, err
 	}
+	t.step("state dir")
 	defer func() {
 		if err != nil {
 			dir.remove() //nolint:errcheck
@@ -79,6 +81,7 @@ func Create(o *CreateOpts) (c *Container, err error) {
 			mgr.Destroy() //nolint:errcheck
 		}
 	}()
+	t.step("cgroups")
 	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) //nolint:errcheck // lets us reap init on failure
 	st := &State{ID: o.ID, Created: time.Now().UTC(), Owner: owner(), Config: cfg}
 	if cfg.RootOverlay != nil {
@@ -95,17 +98,20 @@ func Create(o *CreateOpts) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
+	t.step("overlay, notify")
 	p, err := startInit(o, dir, mgr, st.Overlay)
 	if err != nil {
 		notify.Close()
 		return nil, err
 	}
+	t.after(p.t)
 	st.InitPid = p.pid
 	_, st.InitStartTime, _ = procStat(p.pid)
 	if err := dir.save(st); err != nil {
 		p.kill()
 		return nil, err
 	}
+	t.step("state")
 	if o.PidFile != "" {
 		if err := writePidFile(o.PidFile, p.pid); err != nil {
 			p.kill()
@@ -172,8 +178,13 @@ func startInit(o *CreateOpts, dir *stateDir, mgr cgroups.Manager, ov *overlayDir
 func (o *CreateOpts) nextFd(i int) int { return 3 + o.PreserveFds + 1 + i }
 
 // drive sends init its config and serves its requests until "ready".
-func drive(p *proc, ic *initConfig, mgr cgroups.Manager, hooks *configs.Hooks) error {
+func drive(p *proc, ic *initConfig, mgr cgroups.Manager, hooks *configs.Hooks) (err error) {
 	defer p.sock.f.Close()
+	defer func() {
+		if err == nil {
+			p.log.wait() // init's steps are logged before the parent's next ones
+		}
+	}()
 	if err := p.sock.send(syncMsg{Type: msgConfig, Config: ic}, -1); err != nil {
 		return err
 	}
@@ -195,13 +206,16 @@ func drive(p *proc, ic *initConfig, mgr cgroups.Manager, hooks *configs.Hooks) e
 			}
 			reply = msgSeccompDone
 		case msgCgroup:
+			p.t.step("init start-up")
 			if err := mgr.Apply(p.pid); err != nil {
 				return err
 			}
+			p.t.step("cgroup join")
 			if ic.Mode == "init" {
 				if err := setupNetwork(p.pid, ic.Config); err != nil {
 					return err
 				}
+				p.t.step("network")
 			}
 			reply = msgCgroupDone
 		case msgHooks:
@@ -211,13 +225,17 @@ func drive(p *proc, ic *initConfig, mgr cgroups.Manager, hooks *configs.Hooks) e
 			if err := runHooks("createRuntime", hooks.CreateRuntime, ic.HookState); err != nil {
 				return err
 			}
+			p.t.step("prestart, createRuntime hooks")
 			reply = msgHooksDone
 		case msgReady:
 			if fd >= 0 {
 				unix.Close(fd)
 			}
+			p.t.step("init setup")
 			if ic.StartFd < 0 {
-				return waitExeced(p)
+				err := waitExeced(p)
+				p.t.step("exec")
+				return err
 			}
 			return nil
 		case msgError:
