@@ -241,10 +241,17 @@ func sealedExe() (*os.File, error) {
 	return memfdExe()
 }
 
+// memfdExe copies the binary into a sealed memfd, unless it is already
+// one, or on a read-only mount: then no process can write to it through
+// /proc/PID/exe either (a container cannot remount the host's mounts), and
+// the binary is used as it is.
 func memfdExe() (*os.File, error) {
 	src, err := os.Open("/proc/self/exe")
 	if err != nil {
 		return nil, err
+	}
+	if isSealed(src) {
+		return src, nil
 	}
 	defer src.Close()
 	fd, err := unix.MemfdCreate("tekapo", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
@@ -262,6 +269,16 @@ func memfdExe() (*os.File, error) {
 		return nil, fmt.Errorf("seal binary: %w", err)
 	}
 	return f, nil
+}
+
+// isSealed: f cannot be written, ever: a memfd sealed against writes, or a
+// file on a read-only mount.
+func isSealed(f *os.File) bool {
+	if seals, err := unix.FcntlInt(f.Fd(), unix.F_GET_SEALS, 0); err == nil && seals&unix.F_SEAL_WRITE != 0 {
+		return true
+	}
+	var st unix.Statfs_t
+	return unix.Fstatfs(int(f.Fd()), &st) == nil && st.Flags&unix.ST_RDONLY != 0
 }
 
 // writeIDMaps writes the uid and gid maps of pid (the C stage, now in its

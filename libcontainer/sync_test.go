@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"os"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -47,5 +48,34 @@ func TestHooksRoundTripOnlyWithHooks(t *testing.T) {
 				t.Fatalf("frame sent: %q, want a hooks frame: %v", m, tc.want)
 			}
 		})
+	}
+}
+
+// The rootless seal (memfdExe) copies the binary unless it cannot be
+// written anyway: a write-sealed memfd, or a file on a read-only mount.
+func TestIsSealed(t *testing.T) {
+	fd, err := unix.MemfdCreate("t", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := os.NewFile(uintptr(fd), "memfd")
+	defer f.Close()
+	f.WriteString("x") //nolint:errcheck
+	if isSealed(f) {
+		t.Fatal("an unsealed memfd counts as sealed")
+	}
+	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, unix.F_SEAL_WRITE|unix.F_SEAL_SHRINK|unix.F_SEAL_GROW); err != nil {
+		t.Fatal(err)
+	}
+	if !isSealed(f) {
+		t.Fatal("a write-sealed memfd does not count as sealed")
+	}
+	tmp, err := os.CreateTemp(t.TempDir(), "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tmp.Close()
+	if isSealed(tmp) {
+		t.Fatal("a file on a writable mount counts as sealed")
 	}
 }
