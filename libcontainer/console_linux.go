@@ -149,12 +149,7 @@ func takeTerminal(slave int) error {
 // makes a plain file (a symlink or anything else there is removed first,
 // never followed).
 func bindConsole(slave int) error {
-	root, err := openRoot("/")
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	dev, err := lookupInRoot(root, "/dev", unix.O_DIRECTORY)
+	dev, err := openInContainer("/dev", unix.O_DIRECTORY)
 	if err != nil {
 		return fmt.Errorf("open /dev for the console: %w", err)
 	}

@@ -69,6 +69,9 @@ func Create(o *CreateOpts) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkCgroupUnused(mgr); err != nil { // parity: cgroup_check_linux.go
+		return nil, err
+	}
 	if err := mgr.Create(); err != nil {
 		return nil, err
 	}
@@ -146,6 +149,14 @@ func startInit(o *CreateOpts, dir *stateDir, mgr cgroups.Manager, ov *overlayDir
 		return nil, err
 	}
 	defer closeAll(mfds)
+	binds, err := unreachableBinds(cfg, mfds) // parity: bind_userns_linux.go
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll(binds)
+	for i, f := range binds {
+		mfds[i] = f
+	}
 	for i, f := range mfds {
 		if ic.MountFds == nil {
 			ic.MountFds = map[int]int{}
@@ -197,6 +208,7 @@ func drive(p *proc, ic *initConfig, mgr cgroups.Manager, hooks *configs.Hooks) (
 		switch m.Type {
 		case msgPty:
 			p.pty = os.NewFile(uintptr(fd), "pty-master")
+			clearONLCR(fd) // parity: before the process can write (tty_onlcr_linux.go)
 			continue
 		case msgSeccompFd:
 			err := forwardSeccompFd(ic.Seccomp, ic.HookState, fd)

@@ -1,7 +1,6 @@
 package libcontainer
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -54,7 +53,7 @@ func prepareExec(ic *initConfig) (*execProcess, error) {
 	if err := checkIDsMapped(p); err != nil {
 		return nil, err
 	}
-	env := withHome(p.Env, p.UID)
+	env := processEnv(p.Env, p.UID) // env_linux.go
 	if len(p.Args) == 0 {
 		return nil, errors.New("process args must not be empty")
 	}
@@ -145,28 +144,6 @@ func checkExecutable(p string) error {
 		return errors.New("permission denied")
 	}
 	return nil
-}
-
-// withHome adds HOME from the container's /etc/passwd when env lacks it.
-func withHome(env []string, uid uint32) []string {
-	for _, kv := range env {
-		if strings.HasPrefix(kv, "HOME=") {
-			return env
-		}
-	}
-	home := "/"
-	if f, err := os.Open("/etc/passwd"); err == nil {
-		s := bufio.NewScanner(f)
-		for s.Scan() {
-			fields := strings.Split(s.Text(), ":")
-			if len(fields) >= 6 && fields[2] == strconv.Itoa(int(uid)) {
-				home = fields[5]
-				break
-			}
-		}
-		f.Close()
-	}
-	return append(env, "HOME="+home)
 }
 
 func setRlimits(rl []configs.Rlimit) error {

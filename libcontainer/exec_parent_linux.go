@@ -19,7 +19,9 @@ type ExecOpts struct {
 	Console      *os.File
 	PreserveFds  int
 	IgnorePaused bool
-	Stdio        [3]*os.File
+	// SubCgroups: exec --cgroup (ParseSubCgroups), controller ("" = all) to path.
+	SubCgroups map[string]string
+	Stdio      [3]*os.File
 	// PtyMaster is set by Exec for a terminal without a console socket.
 	PtyMaster *os.File
 }
@@ -46,6 +48,9 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	mgr, err := c.cgroup()
 	if err != nil {
 		return 0, err
+	}
+	if len(o.SubCgroups) > 0 {
+		mgr = subCgroupManager{mgr, o.SubCgroups} // exec_cgroup_linux.go
 	}
 	ic := &initConfig{Mode: "exec", ID: c.State.ID, Config: cfg, Process: o.Process, StartFd: -1, ConsoleFd: -1,
 		PreserveFds: o.PreserveFds, JoinCgroup: true, InUserNS: hasUserNS(cfg)}

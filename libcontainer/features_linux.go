@@ -17,11 +17,3 @@ func Namespaces() []string {
 	slices.Sort(out)
 	return out
 }
-
-// mountExtensions says which extension mount options (specconv's
-// ExtensionMountOptions) the rootfs code acts on. Set one to true in the
-// change that implements it.
-var mountExtensions = map[string]bool{"idmap": true, "ridmap": true, "tmpcopyup": true}
-
-// MountExtensionSupported reports whether init acts on the option.
-func MountExtensionSupported(opt string) bool { return mountExtensions[opt] }

@@ -13,8 +13,23 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// runHooks runs hooks in order with the state JSON on stdin. A hook that
-// fails, or outlives its timeout, stops the rest and is the error.
+// What a failing hook does, by kind (runtime-spec lifecycle):
+//
+// | kind                                   | a hook fails                                   |
+// |----------------------------------------|------------------------------------------------|
+// | prestart, createRuntime,               | the rest are skipped; the operation fails      |
+// | createContainer, startContainer        | (create or start), the container is destroyed  |
+// | poststart, poststop                    | a warning; the remaining hooks still run and   |
+// |                                        | the lifecycle goes on as if it had succeeded   |
+//
+// Errors name the kind and index as runc's do ("error running poststart
+// hook #1: ..."), which engines and users grep for.
+var hookFailureWarns = map[string]bool{"poststart": true, "poststop": true}
+
+// runHooks runs hooks in order with the state JSON on stdin. For a fatal
+// kind, a hook that fails or outlives its timeout stops the rest and is
+// the error; for poststart and poststop every hook runs and the failures
+// are returned together (the caller logs them as a warning).
 func runHooks(name string, hooks []specs.Hook, state *specs.State) error {
 	if len(hooks) == 0 {
 		return nil
@@ -27,12 +42,17 @@ func runHooks(name string, hooks []specs.Hook, state *specs.State) error {
 		}
 		stdin = b
 	}
+	var errs []error
 	for i, h := range hooks {
 		if err := runHook(h, stdin); err != nil {
-			return fmt.Errorf("%s hook #%d (%s): %w", name, i, h.Path, err)
+			err = fmt.Errorf("error running %s hook #%d (%s): %w", name, i, h.Path, err)
+			if !hookFailureWarns[name] {
+				return err
+			}
+			errs = append(errs, err)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func runHook(h specs.Hook, stdin []byte) error {
@@ -71,14 +91,23 @@ func runHook(h specs.Hook, stdin []byte) error {
 }
 
 // runStartContainerHooks runs in init, after `start` and before the
-// process execs; like runc, the hooks see the status "created".
-func runStartContainerHooks(hooks []specs.Hook, state *specs.State) error {
+// process execs; like runc, the hooks see the status "created", and one
+// without an env of its own gets the process's (runc's init has it as
+// its own environment by then).
+func runStartContainerHooks(hooks []specs.Hook, state *specs.State, env []string) error {
 	if len(hooks) == 0 {
 		return nil
 	}
 	st := *state
 	st.Status = specs.StateCreated
-	return runHooks("startContainer", hooks, &st)
+	withEnv := make([]specs.Hook, len(hooks))
+	for i, h := range hooks {
+		if h.Env == nil {
+			h.Env = env
+		}
+		withEnv[i] = h
+	}
+	return runHooks("startContainer", withEnv, &st)
 }
 
 // createAndStart is `run` for a container with poststart hooks: create

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/tekapo/tekapo/libcontainer/configs"
+	"github.com/tekapo/tekapo/libcontainer/internal/procfs"
 )
 
 // Idmapped bind mounts (runtime-spec 1.2: "idmap"/"ridmap", per-mount
@@ -36,6 +38,12 @@ func idmapMounts(cfg *configs.Config) (map[int]*os.File, error) {
 		}
 	}()
 	for i, m := range cfg.Mounts {
+		if m.IDMapJoinedUserNS {
+			if err := joinedUserNSMaps(cfg, m); err != nil {
+				closeAll(out)
+				return nil, fmt.Errorf("idmapped mount %s on %s: %w", m.Source, m.Destination, err)
+			}
+		}
 		if len(m.UIDMappings) == 0 && len(m.GIDMappings) == 0 {
 			continue
 		}
@@ -173,4 +181,42 @@ func attachMount(root *os.File, m *configs.Mount, fd int) error {
 		return fmt.Errorf("attach idmapped mount %s on %s: %w", m.Source, m.Destination, err)
 	}
 	return setPropagation(m, tree)
+}
+
+// joinedUserNSMaps gives an "idmap" mount the maps of the user namespace
+// the container joins, read from /proc/PID/{uid,gid}_map of a process in
+// it (the path must name one: /proc/PID/ns/user).
+func joinedUserNSMaps(cfg *configs.Config, m *configs.Mount) error {
+	ns, _ := cfg.Namespace(configs.NEWUSER)
+	var pid int
+	if _, err := fmt.Sscanf(ns.Path, "/proc/%d/ns/user", &pid); err != nil || ns.Path != fmt.Sprintf("/proc/%d/ns/user", pid) {
+		return fmt.Errorf("the maps of the joined user namespace %s cannot be read (only a /proc/PID/ns/user path tells whose they are): give the mount uidMappings and gidMappings", ns.Path)
+	}
+	proc, err := procfs.Open()
+	if err != nil {
+		return err
+	}
+	defer proc.Close()
+	read := func(file string) ([]configs.IDMap, error) {
+		b, err := proc.ReadPid(pid, file)
+		if err != nil {
+			return nil, fmt.Errorf("read the joined user namespace's %s: %w", file, err)
+		}
+		var out []configs.IDMap
+		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			var mp configs.IDMap
+			if _, err := fmt.Sscanf(l, "%d %d %d", &mp.ContainerID, &mp.HostID, &mp.Size); err == nil {
+				out = append(out, mp)
+			}
+		}
+		if len(out) == 0 {
+			return nil, fmt.Errorf("the joined user namespace has no %s", file)
+		}
+		return out, nil
+	}
+	if m.UIDMappings, err = read("uid_map"); err != nil {
+		return err
+	}
+	m.GIDMappings, err = read("gid_map")
+	return err
 }

@@ -101,14 +101,15 @@ func standardInit(sock syncSock, ic *initConfig) error {
 	if ic.StartFd >= 0 {
 		waiter = &startWaiter{fd: ic.StartFd}
 	}
-	terminal := func() error { return setupTerminal(sock, ic, cfg.HasNew(configs.NEWNS)) }
-	if cfg.HasNew(configs.NEWNS) {
+	// parity: a mount namespace joined by path is set up as a new one (runc
+	// does the same); without any, the root is only a chroot (nomntns_linux.go).
+	_, hasMntNS := cfg.Namespace(configs.NEWNS)
+	terminal := func() error { return setupTerminal(sock, ic, hasMntNS) }
+	if hasMntNS {
 		if err := setupRootfs(sock, ic, terminal); err != nil { // writes the sysctls too
 			return err
 		}
-	} else if err := runHooksInParent(sock, &cfg.Hooks); err != nil {
-		return err
-	} else if err := writeSysctls(cfg.Sysctl); err != nil {
+	} else if err := chrootWithoutMountNS(sock, ic); err != nil {
 		return err
 	} else if err := terminal(); err != nil {
 		return err
@@ -149,7 +150,7 @@ func standardInit(sock syncSock, ic *initConfig) error {
 	// startContainer hooks run once start has connected; start returns
 	// (and runs the poststart hooks) once the process is exec'd, or with
 	// the error that stopped it (startsock_linux.go).
-	start := func() error { return runStartContainerHooks(cfg.Hooks.StartContainer, ic.HookState) }
+	start := func() error { return runStartContainerHooks(cfg.Hooks.StartContainer, ic.HookState, p.env) }
 	if waiter == nil {
 		// run: the parent reads an error frame, or sees the socket
 		// close at execve.

@@ -69,6 +69,17 @@ func openat2(dir *os.File, path string, flags, resolve uint64) (*os.File, error)
 	}
 }
 
+// openInContainer is lookupInRoot in init's own root, once it is the
+// container's (after pivot_root).
+func openInContainer(path string, flags int) (*os.File, error) {
+	root, err := openRoot("/")
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	return lookupInRoot(root, path, flags)
+}
+
 // mkdirInRoot makes the missing directories of path inside root and
 // returns a handle to it. A dangling symlink on the way is followed inside
 // the root and its target made, as runc does.

@@ -26,7 +26,9 @@ import (
 // bind with "rshared" propagates both ways (kubelet's Bidirectional).
 func prepareRootPropagation(cfg *configs.Config, ov *overlayDirs) error {
 	prop := cfg.RootPropagation
-	if prop == 0 {
+	if prop == 0 || prop&unix.MS_UNBINDABLE != 0 {
+		// An unbindable namespace could not bind the rootfs: "/" is
+		// made unbindable once it is the container's (setupRootfs).
 		prop = unix.MS_SLAVE | unix.MS_REC
 	}
 	if err := unix.Mount("", "/", "", uintptr(prop), ""); err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -17,7 +18,7 @@ import (
 // calls it after it joined the container's cgroup, with the container's
 // /proc mounted, before it drops capabilities.
 func applyProcAttrs(p *configs.Process) error {
-	steps := []func(*configs.Process) error{setPersonality, setIOPriority, setScheduler, setFinalAffinity, setLSMLabels}
+	steps := []func(*configs.Process) error{setPersonality, setIOPriority, setScheduler, setFinalAffinity, setMemoryPolicy, setLSMLabels}
 	for _, step := range steps {
 		if err := step(p); err != nil {
 			return err
@@ -119,6 +120,27 @@ func schedAttr(s *specs.Scheduler) (*unix.SchedAttr, error) {
 	return a, nil
 }
 
+// setMemoryPolicy is linux.memoryPolicy: set_mempolicy(2) for the thread
+// that execs, which the process inherits.
+func setMemoryPolicy(p *configs.Process) error {
+	mp := p.MemoryPolicy
+	if mp == nil {
+		return nil
+	}
+	var nodes unsafe.Pointer
+	if len(mp.Nodes) > 0 {
+		nodes = unsafe.Pointer(&mp.Nodes[0])
+	}
+	if _, _, e := unix.Syscall(unix.SYS_SET_MEMPOLICY, uintptr(mp.Mode), uintptr(nodes), uintptr(mp.MaxNode)); e != 0 {
+		hint := ""
+		if e == unix.EINVAL {
+			hint = " (are the nodes online, and the mode known to this kernel?)"
+		}
+		return fmt.Errorf("linux.memoryPolicy %s: set_mempolicy: %w%s", mp.Text, e, hint)
+	}
+	return nil
+}
+
 // setInitialAffinity runs before init joins the container's cgroup.
 func setInitialAffinity(p *configs.Process) error {
 	if p.ExecCPUAffinity == nil || p.ExecCPUAffinity.Initial == "" {
@@ -127,9 +149,21 @@ func setInitialAffinity(p *configs.Process) error {
 	return setAffinity("initial", p.ExecCPUAffinity.Initial)
 }
 
-// setFinalAffinity runs after init joined the container's cgroup.
+// setFinalAffinity runs after init joined the container's cgroup. Without
+// execCPUAffinity.final the process gets every CPU of its cgroup's cpuset
+// rather than the affinity it inherited from the caller (`taskset -c 0
+// tekapo run` would pin the container to CPU 0), as current runc does
+// (runc 1.1.5 kept the inherited mask): asking for every CPU, the kernel
+// keeps those the cpuset allows.
 func setFinalAffinity(p *configs.Process) error {
 	if p.ExecCPUAffinity == nil || p.ExecCPUAffinity.Final == "" {
+		var all unix.CPUSet
+		for i := 0; i < len(all)*64; i++ {
+			all.Set(i)
+		}
+		if err := unix.SchedSetaffinity(0, &all); err != nil {
+			return fmt.Errorf("reset the CPU affinity to the cgroup's cpuset: %w", err)
+		}
 		return nil
 	}
 	return setAffinity("final", p.ExecCPUAffinity.Final)

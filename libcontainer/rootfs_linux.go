@@ -65,6 +65,10 @@ func setupRootfs(sock syncSock, ic *initConfig, console func() error) error {
 	if err := runHooksInParent(sock, &cfg.Hooks); err != nil {
 		return err
 	}
+	// createContainer hooks run in the container's root, as runc's.
+	if err := unix.Chdir(cfg.Rootfs); err != nil {
+		return err
+	}
 	if err := runHooks("createContainer", cfg.Hooks.CreateContainer, ic.HookState); err != nil {
 		return err
 	}
@@ -535,12 +539,7 @@ func withDirMode(root *os.File, m *configs.Mount) *configs.Mount {
 // readonlyDev makes the container's /dev mount read-only, after pivot_root
 // and once its devices and console are made.
 func readonlyDev() error {
-	root, err := openRoot("/")
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	dev, err := lookupInRoot(root, "/dev", unix.O_DIRECTORY)
+	dev, err := openInContainer("/dev", unix.O_DIRECTORY)
 	if err != nil {
 		return err
 	}

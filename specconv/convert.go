@@ -79,6 +79,9 @@ func Convert(spec *specs.Spec, opts Options) (*configs.Config, error) {
 	if err := convertExtensions(c, opts.ID); err != nil {
 		return nil, err
 	}
+	if err := checkNoMountNS(c); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -156,9 +159,6 @@ func convertPaths(c *configs.Config, linux *specs.Linux) error {
 func checkUnsupported(linux *specs.Linux) error {
 	if linux.IntelRdt != nil {
 		return errors.New("linux.intelRdt is not supported")
-	}
-	if linux.MemoryPolicy != nil {
-		return errors.New("linux.memoryPolicy is not supported")
 	}
 	return nil
 }

@@ -204,6 +204,11 @@ func mountIDMap(c *configs.Config, m *configs.Mount, sm *specs.Mount, o mountOpt
 	}
 	if uids == nil && gids == nil {
 		uids, gids = c.UIDMappings, c.GIDMappings
+		if ns, ok := c.Namespace(configs.NEWUSER); ok && ns.Path != "" && uids == nil && gids == nil {
+			// The joined namespace's own maps, read at create (as runc).
+			m.IDMapJoinedUserNS, m.RecursiveIDMap = true, o.ridmap
+			return nil
+		}
 	}
 	if len(uids) == 0 || len(gids) == 0 {
 		return errors.New("an idmapped mount needs both uidMappings and gidMappings")

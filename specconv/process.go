@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 
 	"github.com/tekapo/tekapo/libcontainer/capabilities"
 	"github.com/tekapo/tekapo/libcontainer/configs"
@@ -25,6 +26,10 @@ func convertProcess(c *configs.Config, p *specs.Process, linux *specs.Linux) err
 	}
 	proc.Personality = linux.Personality
 	proc.Seccomp = linux.Seccomp
+	if proc.MemoryPolicy, err = convertMemoryPolicy(linux.MemoryPolicy); err != nil { // mempolicy.go
+		return err
+	}
+	DropUngrantable(c, proc)
 	c.Process = proc
 	return nil
 }
@@ -95,13 +100,23 @@ func convertCapabilities(in *specs.LinuxCapabilities) (*configs.Capabilities, er
 		{"permitted", in.Permitted, &out.Permitted},
 		{"ambient", in.Ambient, &out.Ambient},
 	}
+	// An unknown name is a warning and otherwise ignored: runtime-spec 1.1
+	// ("MUST be logged as a warning", "SHOULD NOT fail"), runc 1.1.5 and
+	// current runc ("ignoring unknown or unavailable capabilities").
+	var unknown []string
 	for _, s := range sets {
 		for _, name := range s.in {
 			if _, err := capabilities.Number(name); err != nil {
-				return nil, fmt.Errorf("process.capabilities.%s: %w", s.name, err)
+				if !slices.Contains(unknown, name) {
+					unknown = append(unknown, name)
+				}
+				continue
 			}
 			*s.out = append(*s.out, capName(name))
 		}
+	}
+	if len(unknown) > 0 {
+		logrus.Warnf("ignoring unknown or unavailable capabilities: %v", unknown)
 	}
 	return out, nil
 }
@@ -114,4 +129,22 @@ func capName(name string) string {
 		n = "CAP_" + n
 	}
 	return n
+}
+
+// KnownCapabilities returns the names of caps that tekapo can map, as
+// CAP_* names, warning about the others as convertCapabilities does
+// (exec --cap).
+func KnownCapabilities(caps []string) []string {
+	var out, unknown []string
+	for _, name := range caps {
+		if _, err := capabilities.Number(name); err != nil {
+			unknown = append(unknown, name)
+			continue
+		}
+		out = append(out, capName(name))
+	}
+	if len(unknown) > 0 {
+		logrus.Warnf("ignoring unknown or unavailable capabilities: %v", unknown)
+	}
+	return out
 }

@@ -35,15 +35,18 @@ func runtimeFeatures() *features.Features {
 		Hooks:         specconv.HookNames(),
 		MountOptions:  mountOptions(),
 		Linux: &features.Linux{
-			Namespaces:      libcontainer.Namespaces(),
-			Capabilities:    capabilities.Known(),
-			Cgroup:          cgroupFeatures(),
-			Seccomp:         seccompFeatures(),
-			Apparmor:        &features.Apparmor{Enabled: ptr(libcontainer.AppArmorEnabled())},
-			Selinux:         &features.Selinux{Enabled: ptr(libcontainer.SELinuxEnabled())},
-			IntelRdt:        &features.IntelRdt{Enabled: ptr(false)},
-			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: ptr(libcontainer.MountExtensionSupported("idmap"))}},
-			NetDevices:      &features.NetDevices{Enabled: ptr(false)},
+			Namespaces:   libcontainer.Namespaces(),
+			Capabilities: capabilities.Known(),
+			Cgroup:       cgroupFeatures(),
+			Seccomp:      seccompFeatures(),
+			Apparmor:     &features.Apparmor{Enabled: ptr(libcontainer.AppArmorEnabled())},
+			Selinux:      &features.Selinux{Enabled: ptr(libcontainer.SELinuxEnabled())},
+			IntelRdt:     &features.IntelRdt{Enabled: ptr(false)},
+			// idmap/ridmap mounts and linux.netDevices are implemented
+			// (libcontainer/idmap_linux.go, network_linux.go).
+			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: ptr(true)}},
+			NetDevices:      &features.NetDevices{Enabled: ptr(true)},
+			MemoryPolicy:    &features.MemoryPolicy{Modes: specconv.MemoryPolicyModes(), Flags: specconv.MemoryPolicyFlags()},
 		},
 		Annotations: map[string]string{
 			"io.github.seccomp.libseccomp.version": seccomp.LibseccompVersion(),
@@ -53,14 +56,9 @@ func runtimeFeatures() *features.Features {
 }
 
 // mountOptions are specconv's option tables plus the extension options
-// init acts on.
+// (idmap, ridmap, tmpcopyup), all of which init acts on.
 func mountOptions() []string {
-	opts := specconv.MountOptions()
-	for _, o := range specconv.ExtensionMountOptions() {
-		if libcontainer.MountExtensionSupported(o) {
-			opts = append(opts, o)
-		}
-	}
+	opts := append(specconv.MountOptions(), specconv.ExtensionMountOptions()...)
 	slices.Sort(opts)
 	return opts
 }

@@ -20,6 +20,12 @@ var listCommand = &cli.Command{
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only the ids"},
 	},
 	Action: func(c *cli.Context) error {
+		// As current runc: a --root given that does not exist is an
+		// error (a typo would otherwise list nothing); the default one
+		// may not exist yet (no container was ever created).
+		if _, err := os.Stat(c.String("root")); err != nil && (c.IsSet("root") || !os.IsNotExist(err)) {
+			return fmt.Errorf("list: %w", err)
+		}
 		ids, err := libcontainer.List(c.String("root"))
 		if err != nil {
 			return err

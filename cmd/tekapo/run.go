@@ -15,8 +15,9 @@ var runCommand = &cli.Command{
 	Name:      "run",
 	Usage:     "create and start a container; without --detach, wait and return its exit status",
 	ArgsUsage: "<container-id>",
-	Flags: append([]cli.Flag{bundleFlag, pidFileFlag, consoleFlag, noPivotFlag, preserveFdsFlag, noNewKeyring,
-		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "do not wait for the container's process"}},
+	Flags: append([]cli.Flag{bundleFlag, pidFileFlag, consoleFlag, pidfdFlag, noPivotFlag, preserveFdsFlag, noNewKeyring,
+		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "do not wait for the container's process"},
+		&cli.BoolFlag{Name: "keep", Usage: "do not delete the container after it exits (it stays stopped until `delete`)"}},
 		overlayFlags...),
 	Action: func(c *cli.Context) error {
 		sigs := make(chan os.Signal, 64)
@@ -41,6 +42,9 @@ var runCommand = &cli.Command{
 		tty := startTTYProxy(ct.PtyMaster)
 		status := waitForwarding(ct.State.InitPid, sigs)
 		tty.finish()
+		if c.Bool("keep") { // runc's run --keep (1.2 on)
+			return cli.Exit("", status)
+		}
 		if ct, err := libcontainer.Load(c.String("root"), ct.ID()); err == nil {
 			if err := ct.Delete(true); err != nil {
 				ct.Close()

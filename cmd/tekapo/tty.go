@@ -74,10 +74,11 @@ func (t *ttyProxy) finish() {
 	t.master.Close()
 }
 
-// makeRaw is cfmakeraw(3).
+// makeRaw is cfmakeraw(3) but for output post-processing, which stays on
+// as runc leaves it (containerd/console's SetRaw): the user's terminal
+// turns the container's "\n" into "\r\n" itself, now that the pty does not.
 func makeRaw(t *unix.Termios) {
 	t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
-	t.Oflag &^= unix.OPOST
 	t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
 	t.Cflag &^= unix.CSIZE | unix.PARENB
 	t.Cflag |= unix.CS8

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
@@ -64,10 +65,14 @@ func updateFlags() []cli.Flag {
 		s("cpu-period", "CPU CFS period in microseconds"),
 		s("cpu-rt-period", "realtime period in microseconds"),
 		s("cpu-rt-runtime", "realtime runtime in microseconds"),
+		s("cpu-burst", "CPU CFS burst in microseconds (0: none)"),
+		s("cpu-idle", "1: the cgroup's tasks get SCHED_IDLE, 0: normal (cgroup cpu.idle)"),
 		s("cpuset-cpus", "CPUs to run on (0-3, 0,1)"),
 		s("cpuset-mems", "memory nodes to use (0-3, 0,1)"),
 		&cli.Int64Flag{Name: "pids-limit", Usage: "maximum number of tasks (-1: none)"},
 		&cli.UintFlag{Name: "blkio-weight", Usage: "block IO weight (10-1000)"},
+		s("l3-cache-schema", "Intel RDT L3 cache schema (refused: tekapo has no Intel RDT support)"),
+		s("mem-bw-schema", "Intel RDT memory bandwidth schema (refused: tekapo has no Intel RDT support)"),
 	}
 }
 
@@ -105,6 +110,9 @@ func readResources(path string) (*specs.LinuxResources, error) {
 }
 
 func applyUpdateFlags(c *cli.Context, r *specs.LinuxResources) error {
+	if err := rdtFlags(c); err != nil {
+		return err
+	}
 	if err := memoryFlags(c, r); err != nil {
 		return err
 	}
@@ -168,6 +176,7 @@ func cpuFlags(c *cli.Context, r *specs.LinuxResources) error {
 	}{
 		{name: "cpu-share", u: &p.Shares}, {name: "cpu-period", u: &p.Period}, {name: "cpu-rt-period", u: &p.RealtimePeriod},
 		{name: "cpu-quota", i: &p.Quota}, {name: "cpu-rt-runtime", i: &p.RealtimeRuntime},
+		{name: "cpu-burst", u: &p.Burst}, {name: "cpu-idle", i: &p.Idle},
 	} {
 		if !c.IsSet(f.name) {
 			continue
@@ -192,6 +201,29 @@ func cpuFlags(c *cli.Context, r *specs.LinuxResources) error {
 	}
 	if c.IsSet("cpuset-mems") {
 		p.Mems = c.String("cpuset-mems")
+	}
+	return nil
+}
+
+// rdtFlags refuses --l3-cache-schema and --mem-bw-schema: with runc's
+// errors where the host has no resctrl (what runc says without RDT), and
+// plainly where it has one, since tekapo does not implement Intel RDT.
+func rdtFlags(c *cli.Context) error {
+	resctrl := false
+	if b, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
+		resctrl = strings.Contains(string(b), " - resctrl ")
+	}
+	for _, f := range []struct{ name, noRDT string }{
+		{"l3-cache-schema", "Intel RDT/CAT: l3 cache schema is not enabled"},
+		{"mem-bw-schema", "Intel RDT/MBA: memory bandwidth schema is not enabled"},
+	} {
+		if c.String(f.name) == "" {
+			continue
+		}
+		if !resctrl {
+			return fmt.Errorf("--%s: %s (no resctrl filesystem on this host)", f.name, f.noRDT)
+		}
+		return fmt.Errorf("--%s: Intel RDT is not supported by tekapo", f.name)
 	}
 	return nil
 }

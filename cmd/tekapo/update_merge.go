@@ -12,8 +12,8 @@ import (
 )
 
 // mergeResources returns a copy of old with every field set in req
-// replaced, as runc's update does: a nil pointer, a pointer to zero, an
-// empty string or an empty list leaves the old value; map entries (rdma,
+// replaced, as runc's update does: a nil pointer, a pointer to zero (but
+// see zeroIsAValue), an empty string or an empty list leaves the old value; map entries (rdma,
 // unified) are merged key by key. Device rules never change.
 func mergeResources(old, req *specs.LinuxResources) *specs.LinuxResources {
 	out := &specs.LinuxResources{}
@@ -30,10 +30,19 @@ func mergeResources(old, req *specs.LinuxResources) *specs.LinuxResources {
 	return out
 }
 
+// zeroIsAValue are the fields where a pointer to zero is a request, as in
+// current runc's update: cpu.idle 0 (leave idle), cpu.burst 0 (no burst)
+// and pids.limit 0 (written as 1, libcontainer/cgroups/plan_v1.go).
+var zeroIsAValue = map[reflect.Type]map[string]bool{
+	reflect.TypeOf(specs.LinuxCPU{}):  {"Idle": true, "Burst": true},
+	reflect.TypeOf(specs.LinuxPids{}): {"Limit": true},
+}
+
 // mergeValue copies the set fields of src (a struct) into dst.
 func mergeValue(dst, src reflect.Value) {
 	for i := 0; i < src.NumField(); i++ {
 		s, d := src.Field(i), dst.Field(i)
+		zeroOK := zeroIsAValue[src.Type()][src.Type().Field(i).Name]
 		switch s.Kind() {
 		case reflect.Pointer:
 			if s.IsNil() {
@@ -44,7 +53,7 @@ func mergeValue(dst, src reflect.Value) {
 					d.Set(reflect.New(s.Elem().Type()))
 				}
 				mergeValue(d.Elem(), s.Elem())
-			} else if !s.Elem().IsZero() {
+			} else if zeroOK || !s.Elem().IsZero() {
 				v := reflect.New(s.Elem().Type())
 				v.Elem().Set(s.Elem())
 				d.Set(v)

@@ -47,9 +47,13 @@ func loadConfig(c *cli.Context, id string) (*configs.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	rootless, err := rootlessMode(c) // rootless.go
+	if err != nil {
+		return nil, err
+	}
 	return specconv.Convert(spec, specconv.Options{
 		ID: id, Bundle: bundle, NoPivotRoot: c.Bool("no-pivot"),
-		Rootless: os.Geteuid() != 0 || libcontainer.RunningInUserNS(), SystemdCgroup: c.Bool("systemd-cgroup"),
+		Rootless: rootless, SystemdCgroup: c.Bool("systemd-cgroup"),
 	})
 }
 

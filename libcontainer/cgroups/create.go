@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -241,7 +242,7 @@ func (m *manager) Set(cfg *configs.Cgroup) error {
 	if err := m.checkBeforeUpdate(cfg.Resources); err != nil {
 		return err
 	}
-	if err := m.apply(ws, cfg.Resources); err != nil {
+	if err := m.apply(ws, unchangedDevicesLeft(m.cfg.Resources, cfg.Resources)); err != nil {
 		return err
 	}
 	if cfg.Resources != nil {
@@ -272,4 +273,18 @@ func (m *manager) checkBeforeUpdate(r *specs.LinuxResources) error {
 		return fmt.Errorf("memory.limit: %d is below the current usage %d (checkBeforeUpdate)", *lim, usage)
 	}
 	return nil
+}
+
+// unchangedDevicesLeft (parity): an update whose device rules are the
+// ones in force does not rewrite them. On v1 a rewrite denies everything
+// before it replays the rules, a window in which a running container's
+// processes lose their devices; runc computes a minimal transition, and
+// the minimal transition between equal rule sets is none.
+func unchangedDevicesLeft(old, next *specs.LinuxResources) *specs.LinuxResources {
+	if old == nil || next == nil || len(next.Devices) == 0 || !reflect.DeepEqual(old.Devices, next.Devices) {
+		return next
+	}
+	r := *next
+	r.Devices = nil
+	return &r
 }

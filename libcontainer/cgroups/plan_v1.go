@@ -109,14 +109,20 @@ func cpuV1(c *specs.LinuxCPU) []write {
 	return ws
 }
 
-// pidsWrites is the same on v1 and v2: a limit <= 0 means no limit.
+// pidsWrites is the same on v1 and v2: a negative limit means no limit;
+// 0 (runtime-spec 1.3: a limit set to 0) is written as 1, as current runc
+// does (systemd's TasksMax cannot be 0; init alone fits); runc 1.1.5,
+// whose spec could not tell 0 from unset, wrote "max".
 func pidsWrites(p *specs.LinuxPids) []write {
 	if p == nil || p.Limit == nil {
 		return nil
 	}
 	v := "max"
-	if *p.Limit > 0 {
+	switch {
+	case *p.Limit > 0:
 		v = itoa(*p.Limit)
+	case *p.Limit == 0:
+		v = "1"
 	}
 	return []write{{field: "pids.limit", ctrl: "pids", file: "pids.max", value: v}}
 }

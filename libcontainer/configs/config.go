@@ -57,6 +57,9 @@ type Mount struct {
 	UIDMappings    []IDMap `json:"uid_mappings,omitempty"`
 	GIDMappings    []IDMap `json:"gid_mappings,omitempty"`
 	RecursiveIDMap bool    `json:"recursive_idmap,omitempty"`
+	// IDMapJoinedUserNS: "idmap" without mappings in a container that
+	// joins a user namespace: the runtime reads that namespace's maps.
+	IDMapJoinedUserNS bool `json:"idmap_joined_userns,omitempty"`
 	// TmpCopyUp: copy what the destination held into the new tmpfs.
 	TmpCopyUp bool `json:"tmpcopyup,omitempty"`
 }
@@ -118,6 +121,16 @@ type Process struct {
 	ExecCPUAffinity *specs.CPUAffinity      `json:"exec_cpu_affinity,omitempty"`
 	Personality     *specs.LinuxPersonality `json:"personality,omitempty"`
 	Seccomp         *specs.LinuxSeccomp     `json:"seccomp,omitempty"`
+	// MemoryPolicy is linux.memoryPolicy, resolved (specconv/mempolicy.go).
+	MemoryPolicy *MemoryPolicy `json:"memory_policy,omitempty"`
+}
+
+// MemoryPolicy is what init passes to set_mempolicy(2).
+type MemoryPolicy struct {
+	Mode    int      `json:"mode"`            // MPOL_* | MPOL_F_* flags
+	Nodes   []uint64 `json:"nodes,omitempty"` // the nodemask, 64 nodes a word
+	MaxNode uint64   `json:"max_node"`        // bits in Nodes
+	Text    string   `json:"text"`            // as given, for errors ("MPOL_BIND 0-1")
 }
 
 // Cgroup says where the container's cgroup is and what limits it has.

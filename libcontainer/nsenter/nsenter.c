@@ -137,6 +137,26 @@ static int is_user(const struct join *j)
 	return strcmp(j->type, "user") == 0;
 }
 
+/* ns_flag is the CLONE_NEW* flag of a config.json namespace type: setns(2)
+ * with it refuses a path of another type (runtime-spec: a path whose
+ * namespace type does not match MUST be an error; runc does the same). */
+static int ns_flag(const char *type)
+{
+	static const struct {
+		const char *type;
+		int flag;
+	} types[] = {
+		{"pid", CLONE_NEWPID},       {"network", CLONE_NEWNET}, {"mount", CLONE_NEWNS},
+		{"ipc", CLONE_NEWIPC},       {"uts", CLONE_NEWUTS},     {"user", CLONE_NEWUSER},
+		{"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME},
+	};
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(type, types[i].type) == 0)
+			return types[i].flag;
+	fail(-1, "unknown namespace type %s", type);
+	return 0;
+}
+
 /* join_all enters every namespace given by path. All paths are opened first:
  * entering a mount namespace changes what later paths mean. Root enters the
  * user namespace last (it may still need its host privileges for the
@@ -148,8 +168,9 @@ static void join_all(struct join *js, int n)
 		for (int i = 0; i < n; i++) {
 			if (is_user(&js[i]) != (pass == (user_first ? 0 : 1)))
 				continue;
-			if (setns(js[i].fd, 0) < 0)
-				fail(errno, "join %s namespace", js[i].type);
+			if (setns(js[i].fd, ns_flag(js[i].type)) < 0)
+				fail(errno, errno == EINVAL ? "join %s namespace (a path of another namespace type?)"
+							    : "join %s namespace", js[i].type);
 			close(js[i].fd);
 		}
 	}

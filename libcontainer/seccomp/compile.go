@@ -3,6 +3,7 @@ package seccomp
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	libseccomp "github.com/seccomp/libseccomp-golang"
@@ -66,8 +67,15 @@ func programHeader(s *specs.LinuxSeccomp) (*Program, error) {
 		p.Flags |= bit
 	}
 	for _, sc := range s.Syscalls {
-		if sc.Action == specs.ActNotify {
-			p.Notify = true
+		if sc.Action != specs.ActNotify {
+			continue
+		}
+		p.Notify = true
+		// The runtime itself writes once the filter is loaded (the sync
+		// socket, the exec error): a notified write would wait for an
+		// agent that waits for the runtime. runc refuses it with these words.
+		if slices.Contains(sc.Names, "write") {
+			return nil, errors.New("seccomp: SCMP_ACT_NOTIFY cannot be used for the write syscall")
 		}
 	}
 	if p.Notify && p.ListenerPath == "" {

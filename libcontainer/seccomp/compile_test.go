@@ -73,6 +73,9 @@ func TestCompileErrors(t *testing.T) {
 		{"empty default", &specs.LinuxSeccomp{}, `unknown action ""`},
 		{"notify default", &specs.LinuxSeccomp{DefaultAction: specs.ActNotify, ListenerPath: "/x"}, "cannot be the default action"},
 		{"unknown action", rule(specs.LinuxSyscall{Names: []string{"getpid"}, Action: "SCMP_ACT_NOPE"}), `unknown action "SCMP_ACT_NOPE"`},
+		// runc's words (1.1.5 and current): the runtime's own writes would block.
+		{"notify write", &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerPath: "/x",
+			Syscalls: []specs.LinuxSyscall{{Names: []string{"read", "write"}, Action: specs.ActNotify}}}, "SCMP_ACT_NOTIFY cannot be used for the write syscall"},
 		{"notify no listener", rule(specs.LinuxSyscall{Names: []string{"mkdir"}, Action: specs.ActNotify}), "needs listenerPath"},
 		{"errnoRet with allow", rule(specs.LinuxSyscall{Names: []string{"getpid"}, Action: specs.ActAllow, ErrnoRet: uintp(1)}), "errnoRet is only valid"},
 		{"errnoRet too big", rule(specs.LinuxSyscall{Names: []string{"getpid"}, Action: specs.ActErrno, ErrnoRet: uintp(70000)}), "out of range"},

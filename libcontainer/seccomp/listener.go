@@ -23,7 +23,7 @@ func SendToListener(listenerPath string, state specs.ContainerProcessState, noti
 	}
 	conn, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: listenerPath, Net: "unix"})
 	if err != nil {
-		return fmt.Errorf("seccomp agent: connect to %s: %w", listenerPath, err)
+		return fmt.Errorf("failed to connect with seccomp agent specified in the seccomp profile (%s): %w", listenerPath, err)
 	}
 	defer conn.Close()
 	n, _, err := conn.WriteMsgUnix(b, unix.UnixRights(notifyFd), nil)

@@ -181,12 +181,17 @@ func TestKillAllSharedPidNS(t *testing.T) {
 		if r := e.runIn(bin, root, "run", "-d", "--bundle", e.subBundle(id, s), id); r.code != 0 {
 			t.Fatalf("%s run -d: %d %s", name, r.code, r.stderr)
 		}
-		procs := filepath.Join("/sys/fs/cgroup/pids", s.Linux.CgroupsPath, "cgroup.procs")
+		pidsRoot := "/sys/fs/cgroup/pids" // v1 and hybrid; pure v2 has one hierarchy
+		if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+			pidsRoot = "/sys/fs/cgroup"
+		}
+		procs := filepath.Join(pidsRoot, s.Linux.CgroupsPath, "cgroup.procs")
 		left := func() string { b, _ := os.ReadFile(procs); return strings.TrimSpace(string(b)) }
 		for i := 0; i < 250 && !strings.Contains(e.runIn(bin, root, "state", id).stdout, `"stopped"`); i++ {
 			time.Sleep(20 * time.Millisecond)
 		}
 		if left() == "" {
+			e.runIn(bin, root, "delete", "--force", id)
 			t.Fatalf("%s: no child left in %s after init exited: the test shows nothing", name, procs)
 		}
 		r := e.runIn(bin, root, "kill", "--all", id, "9")

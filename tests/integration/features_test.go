@@ -55,6 +55,15 @@ func TestFeatures(t *testing.T) {
 	if !slices.Contains(f.MountOptions, "rro") || !slices.Contains(f.MountOptions, "rbind") {
 		t.Errorf("mount options %v", f.MountOptions)
 	}
+	// Implemented, so reported (issue 15: netDevices said false before).
+	if l.NetDevices == nil || !*l.NetDevices.Enabled || l.MountExtensions == nil || !*l.MountExtensions.IDMap.Enabled {
+		t.Errorf("netDevices %+v mountExtensions %+v: want both enabled", l.NetDevices, l.MountExtensions)
+	}
+	for _, o := range []string{"idmap", "ridmap", "tmpcopyup"} {
+		if !slices.Contains(f.MountOptions, o) {
+			t.Errorf("mount option %s (implemented) not listed", o)
+		}
+	}
 }
 
 // TestFeaturesSeccompActions: every action features lists (but NOTIFY,

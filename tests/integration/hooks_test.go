@@ -290,3 +290,19 @@ func TestHookBackgroundChild(t *testing.T) {
 	}
 	time.Sleep(2 * time.Second) // let the hook's child go
 }
+
+// TestCreateContainerHookCwd: createContainer hooks run with the
+// container's root as their working directory, as runc runs them.
+func TestCreateContainerHookCwd(t *testing.T) {
+	e := newEnv(t)
+	s := e.spec("hookcwd", "true")
+	out := t.TempDir()
+	setHook(s, "createContainer", specs.Hook{Path: "/bin/sh", Args: []string{"sh", "-c", "pwd > " + out + "/cwd"}})
+	if r := e.run("hookcwd", s); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "cwd"))
+	if err != nil || strings.TrimSpace(string(b)) != s.Root.Path {
+		t.Fatalf("the hook ran in %q, want the container's root %s (%v)", b, s.Root.Path, err)
+	}
+}

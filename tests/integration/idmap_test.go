@@ -110,3 +110,37 @@ func skipIfFsCannotIdmap(t *testing.T, src string, r result) {
 		t.Skipf("tmpfs here cannot be idmapped (needs Linux 6.3): %s", strings.TrimSpace(r.stderr))
 	}
 }
+
+// TestIdmapMountPropagation: an idmapped bind honours its propagation
+// option as any bind does (runc applies it after attaching).
+func TestIdmapMountPropagation(t *testing.T) {
+	e := newEnv(t)
+	src := idmapSource(t)
+	s := idmapSpec(e, "idmprop", src, specs.Mount{Options: []string{"bind", "idmap", "unbindable"}},
+		"awk", `$5 == "/tmp" { for (i = 7; $i != "-"; i++) printf "%s ", $i; print "" }`, "/proc/self/mountinfo")
+	r := e.run("idmprop", s)
+	skipIfFsCannotIdmap(t, src, r)
+	if r.code != 0 || !strings.Contains(r.stdout, "unbindable") {
+		t.Fatalf("/tmp's propagation fields %q lack unbindable (exit %d): %s", r.stdout, r.code, r.stderr)
+	}
+}
+
+// TestIdmapJoinedUserNS: "idmap" without mappings in a container that
+// joins another's user namespace uses that namespace's maps, read by the
+// runtime (as runc does).
+func TestIdmapJoinedUserNS(t *testing.T) {
+	e := newEnv(t)
+	src := idmapSource(t)
+	e.write(e.userNSSpec("owner", "sleep", "1000"))
+	e.ok("run", "-d", "owner")
+	defer e.ok("delete", "--force", "owner")
+	pid := e.state("owner").Pid
+	s := e.spec("joiner", "stat", "-c", "%n %u %g", "/tmp/root-file", "/tmp/user-file")
+	s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "user", Path: "/proc/" + itoa(pid) + "/ns/user"})
+	s.Mounts = append(s.Mounts, specs.Mount{Source: src, Destination: "/tmp", Type: "bind", Options: []string{"bind", "idmap"}})
+	r := e.run("joiner", s)
+	skipIfFsCannotIdmap(t, src, r)
+	if r.code != 0 || r.stdout != "/tmp/root-file 0 0\n/tmp/user-file 1000 1000\n" {
+		t.Fatalf("exit %d: %q %s", r.code, r.stdout, r.stderr)
+	}
+}

@@ -122,6 +122,7 @@ func TestList(t *testing.T) {
 	e := newEnv(t)
 	e.write(e.spec("la", "sleep", "1000"))
 	e.ok("create", "la")
+	e.write(e.spec("lb", "sleep", "1000")) // a cgroup of its own: a busy one is refused
 	e.ok("run", "-d", "lb")
 	table := e.ok("list")
 	if !strings.HasPrefix(table, "ID") || !strings.Contains(table, "la") || !strings.Contains(table, "created") ||

@@ -13,13 +13,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func withCaps(s *specs.Spec, caps ...string) {
-	c := s.Process.Capabilities
-	c.Bounding = append(c.Bounding, caps...)
-	c.Effective = append(c.Effective, caps...)
-	c.Permitted = append(c.Permitted, caps...)
-}
-
 // TestTmpfsMode: a tmpfs without mode= takes the mode of the directory it
 // covers, set-id and sticky bits included; an explicit mode= wins; with
 // no directory there, the kernel's 1777.
@@ -37,14 +30,12 @@ func TestTmpfsMode(t *testing.T) {
 	}
 	s := e.spec("tmode", "stat", "-c", "%a", "/tmp", "/data", "/explicit", "/newdir")
 	s.Root.Path = own
-	for _, m := range []specs.Mount{
+	s.Mounts = append(s.Mounts, []specs.Mount{
 		{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid"}},
 		{Destination: "/data", Type: "tmpfs", Source: "tmpfs"},
 		{Destination: "/explicit", Type: "tmpfs", Source: "tmpfs", Options: []string{"mode=700"}},
 		{Destination: "/newdir", Type: "tmpfs", Source: "tmpfs"},
-	} {
-		s.Mounts = append(s.Mounts, m)
-	}
+	}...)
 	r := e.run("tmode", s)
 	if r.code != 0 || r.stdout != "1777\n2750\n700\n1777\n" {
 		t.Fatalf("modes %q (want 1777 2750 700 1777), exit %d: %s", r.stdout, r.code, r.stderr)
@@ -149,6 +140,19 @@ func TestReadonlyDevTmpfs(t *testing.T) {
 	}
 	r := e.run("rodev", s)
 	if r.code != 0 || r.stdout != "1:3\npts/ptmx\nro\n" {
+		t.Fatalf("exit %d: %q %s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestRootfsPropagationUnbindable: rootfsPropagation "unbindable" (the
+// rootfs could not be bound in an unbindable namespace) gives an
+// unbindable root inside (runtime-tools linux_rootfs_propagation).
+func TestRootfsPropagationUnbindable(t *testing.T) {
+	e := newEnv(t)
+	s := e.spec("unbind", "awk", `$5 == "/" { print }`, "/proc/self/mountinfo")
+	s.Linux.RootfsPropagation = "unbindable"
+	r := e.run("unbind", s)
+	if r.code != 0 || !strings.Contains(r.stdout, "unbindable") {
 		t.Fatalf("exit %d: %q %s", r.code, r.stdout, r.stderr)
 	}
 }

@@ -66,10 +66,22 @@ func TestAllowedEdgeLists(t *testing.T) {
 
 func TestFromSpecErrors(t *testing.T) {
 	for _, d := range []specs.LinuxDeviceCgroup{
-		{Type: "x"}, {Type: "c", Access: "rx"}, {Type: "c", Major: i64(-2)},
+		{Type: "x"}, {Type: "c", Access: "xa"}, {Type: "c", Major: i64(-2)},
 	} {
 		if _, err := FromSpec([]specs.LinuxDeviceCgroup{d}); err == nil {
 			t.Errorf("%+v accepted", d)
+		}
+	}
+}
+
+// TestAccessNormalised: access letters in any order and number, other
+// letters ignored, as runc 1.1.5 and current runc read them ("rwa" is rw,
+// "mrw" is rwm, "rrw" is rw).
+func TestAccessNormalised(t *testing.T) {
+	for in, want := range map[string]string{"rwa": "c 1:1 rw", "mrw": "c 1:1 rwm", "rrw": "c 1:1 rw", "wm": "c 1:1 wm"} {
+		rules, err := FromSpec([]specs.LinuxDeviceCgroup{{Allow: true, Type: "c", Major: i64(1), Minor: i64(1), Access: in}})
+		if err != nil || len(rules) != 1 || rules[0].V1Line() != want {
+			t.Errorf("%q: got %v %v, want %s", in, rules, err, want)
 		}
 	}
 }

@@ -77,7 +77,10 @@ func FromSpec(in []specs.LinuxDeviceCgroup) ([]Rule, error) {
 	return out, nil
 }
 
-// ParseAccess parses "rwm" letters.
+// ParseAccess parses "rwm" letters in any order and number. Other letters
+// are ignored as runc ignores them (1.1.5 and current: "rwa" is "rw"); a
+// string with none of r, w, m is an error (runc fails later, with
+// "resulting devices cgroup doesn't precisely match target").
 func ParseAccess(s string) (uint32, error) {
 	var acc uint32
 	for _, c := range s {
@@ -88,9 +91,10 @@ func ParseAccess(s string) (uint32, error) {
 			acc |= Write
 		case 'm':
 			acc |= Mknod
-		default:
-			return 0, fmt.Errorf("invalid device access %q", s)
 		}
+	}
+	if acc == 0 {
+		return 0, fmt.Errorf("invalid device access %q: none of r, w, m", s)
 	}
 	return acc, nil
 }

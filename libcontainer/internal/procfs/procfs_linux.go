@@ -151,6 +151,22 @@ func (p *Handle) ReadSelf(file string) ([]byte, error) {
 	return io.ReadAll(r)
 }
 
+// ReadPid reads /proc/PID/file (uid_map and gid_map of a joined user
+// namespace).
+func (p *Handle) ReadPid(pid int, file string) ([]byte, error) {
+	f, err := p.h.OpenPid(pid, file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r, err := p.reopen(f, unix.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
+}
+
 // OpenNamespace opens /proc/PID/ns/NAME (for setns): the magic link is
 // followed (see openMagic), and what it opens must be an nsfs file.
 func (p *Handle) OpenNamespace(pid int, name string) (*os.File, error) {
