@@ -58,6 +58,7 @@ func Create(o *CreateOpts) (c *Container, err error) {
 		return createAndStart(o) // poststart hooks wait for start
 	}
 	cfg := o.Config
+	t := newStepTimer("parent")
 	mgr, err := cgroups.New(cfg.Cgroup)
 	if err != nil {
 		return nil, err
@@ -66,6 +67,7 @@ func Create(o *CreateOpts) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
+	t.step("state dir")
 	FaultPoint("create:state-dir")
 	st := &State{Identity: Identity{ID: o.ID, CgroupPath: cfg.Cgroup.Path, CgroupRootless: cfg.Cgroup.Rootless},
 		Created: time.Now().UTC(), Owner: owner(), Config: cfg}
@@ -96,6 +98,7 @@ func Create(o *CreateOpts) (c *Container, err error) {
 			return nil, err
 		}
 	}
+	t.step("cgroups")
 	FaultPoint("create:cgroup-created")
 	if err := delegateCgroup(cfg, mgr); err != nil {
 		return nil, err
@@ -118,16 +121,19 @@ func Create(o *CreateOpts) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
+	t.step("overlay, notify")
 	p, err := startInit(o, dir, mgr, &recorder{st: st, dir: dir})
 	if err != nil {
 		notify.Close()
 		return nil, err
 	}
+	t.after(p.t)
 	st.Ready = true
 	if err := dir.save(st); err != nil {
 		p.kill()
 		return nil, err
 	}
+	t.step("state")
 	FaultPoint("create:saved")
 	if o.PidFile != "" {
 		if err := writePidFile(o.PidFile, p.pid); err != nil {
@@ -269,9 +275,11 @@ func drive(p *proc, ic *initConfig, mgr cgroups.Manager, hooks *configs.Hooks, r
 			}
 			reply = msgSeccompDone
 		case msgCgroup:
+			p.t.step("init start-up")
 			if err := mgr.Apply(p.pid); err != nil {
 				return err
 			}
+			p.t.step("cgroup join")
 			FaultPoint(ic.Mode + ":cgroup-joined")
 			if rec != nil {
 				if err := rec.veth(ic.Config); err != nil {
@@ -280,6 +288,7 @@ func drive(p *proc, ic *initConfig, mgr cgroups.Manager, hooks *configs.Hooks, r
 				if err := setupNetwork(p.pid, ic.Config); err != nil {
 					return err
 				}
+				p.t.step("network")
 				FaultPoint("init:network")
 			}
 			reply = msgCgroupDone
@@ -290,15 +299,19 @@ func drive(p *proc, ic *initConfig, mgr cgroups.Manager, hooks *configs.Hooks, r
 			if err := runHooks("createRuntime", hooks.CreateRuntime, ic.HookState); err != nil {
 				return err
 			}
+			p.t.step("prestart, createRuntime hooks")
 			FaultPoint("init:hooks")
 			reply = msgHooksDone
 		case msgReady:
 			if fd >= 0 {
 				unix.Close(fd)
 			}
+			p.t.step("init setup")
 			FaultPoint(ic.Mode + ":ready")
 			if ic.StartFd < 0 {
-				return waitExeced(p)
+				err := waitExeced(p)
+				p.t.step("exec")
+				return err
 			}
 			return nil
 		case msgError:

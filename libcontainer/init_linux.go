@@ -20,6 +20,9 @@ import (
 // process doing one job, hence a package variable; it is close-on-exec.
 var initProc *procfs.Handle
 
+// initSteps times init's steps for --debug (debug_linux.go); nil without.
+var initSteps *stepTimer
+
 // Init is `tekapo init`: B of nsenter.c, the container's init or an exec'd
 // process, already in its namespaces. It never returns: it execs the
 // user's process or exits 1 after reporting the error to the parent.
@@ -53,9 +56,12 @@ func initMain(sock syncSock) error {
 	if m.Type != msgConfig || ic == nil || ic.Process == nil {
 		return errors.New("bad init config")
 	}
+	initSteps = initTimer(ic.LogFd)
+	initSteps.step("read config")
 	if initProc, err = procfs.Open(); err != nil {
 		return err
 	}
+	initSteps.step("procfs")
 	os.Clearenv()
 	unix.Umask(0)
 	// A session of its own, as runc's init and exec processes have: CRIU
@@ -71,11 +77,13 @@ func initMain(sock syncSock) error {
 		if _, err := sock.expect(msgCgroupDone); err != nil {
 			return err
 		}
+		initSteps.step("cgroup join")
 	}
 	if ic.NewCgroupNS {
 		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
 			return fmt.Errorf("create cgroup namespace: %w", err)
 		}
+		initSteps.step("cgroup namespace")
 	}
 	if ic.Mode == "exec" {
 		return execInit(sock, ic)
@@ -90,6 +98,7 @@ func standardInit(sock syncSock, ic *initConfig) error {
 		if err := loopbackUp(); err != nil { // network_linux.go
 			return err
 		}
+		initSteps.step("loopback")
 	}
 	var waiter *startWaiter
 	if ic.StartFd >= 0 {
@@ -108,6 +117,7 @@ func standardInit(sock syncSock, ic *initConfig) error {
 	} else if err := terminal(); err != nil {
 		return err
 	}
+	initSteps.step("rootfs")
 	if err := setupUTS(cfg); err != nil {
 		return err
 	}
@@ -121,6 +131,10 @@ func standardInit(sock syncSock, ic *initConfig) error {
 	if err != nil {
 		return err
 	}
+	initSteps.step("uts, keyring, prepare exec")
+	// The log ends here: nothing is written once seccomp may be loaded, nor
+	// after ready when start is awaited (debug_linux.go).
+	initSteps.close()
 	// Credentials and seccomp come last, after start, as late as can be,
 	// except that a seccomp notify listener's fd must reach the parent
 	// before it returns.
@@ -179,6 +193,8 @@ func execInit(sock syncSock, ic *initConfig) error {
 	if err != nil {
 		return err
 	}
+	initSteps.step("terminal, prepare exec")
+	initSteps.close()
 	if err := p.finalize(sock); err != nil {
 		return err
 	}
@@ -215,8 +231,11 @@ func writeSysctls(s map[string]string) error {
 }
 
 // runHooksInParent asks the parent to run the prestart and createRuntime
-// hooks (message 4 of sync.go).
-func runHooksInParent(sock syncSock) error {
+// hooks (message 4 of sync.go). Without any, there is no round trip.
+func runHooksInParent(sock syncSock, h *configs.Hooks) error {
+	if len(h.Prestart) == 0 && len(h.CreateRuntime) == 0 {
+		return nil
+	}
 	if err := sock.send(syncMsg{Type: msgHooks}, -1); err != nil {
 		return err
 	}

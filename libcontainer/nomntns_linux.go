@@ -15,7 +15,7 @@ import (
 // namespace of its own).
 func chrootWithoutMountNS(sock syncSock, ic *initConfig) error {
 	cfg := ic.Config
-	if err := runHooksInParent(sock); err != nil {
+	if err := runHooksInParent(sock, &cfg.Hooks); err != nil {
 		return err
 	}
 	if err := unix.Chdir(cfg.Rootfs); err != nil {

@@ -33,6 +33,8 @@ type initConfig struct {
 	PreserveFds int `json:"preserve_fds,omitempty"`
 	// FirstInternalFd: fds from here on are the runtime's, closed at exec.
 	FirstInternalFd int `json:"first_internal_fd"`
+	// LogFd: init's --debug log (debug_linux.go), -1 without.
+	LogFd int `json:"log_fd"`
 	// JoinCgroup: ask the parent to move init into the cgroup.
 	JoinCgroup  bool `json:"join_cgroup,omitempty"`
 	NewCgroupNS bool `json:"new_cgroupns,omitempty"`
@@ -89,11 +91,14 @@ type proc struct {
 	sock syncSock
 	pid  int      // B's pid
 	pty  *os.File // the terminal master init sent (sync.go message 8)
+	log  *initLog // init's --debug log, nil without
+	t    *stepTimer
 }
 
 // spawn starts `tekapo init` from the sealed binary and runs the C stage's
 // part of the protocol. extra are fds passed after the preserved ones.
 func spawn(b *bootstrap, ic *initConfig, stdio [3]*os.File, extra []*os.File) (*proc, error) {
+	t := newStepTimer("parent")
 	parentEnd, childEnd, err := socketpair()
 	if err != nil {
 		return nil, err
@@ -105,6 +110,13 @@ func spawn(b *bootstrap, ic *initConfig, stdio [3]*os.File, extra []*os.File) (*
 		return nil, err
 	}
 	defer exe.Close()
+	t.step("seal binary")
+	log, err := newInitLog()
+	if err != nil {
+		parentEnd.Close()
+		return nil, err
+	}
+	defer log.started() // the parent's copy of the write end goes
 
 	files := make([]*os.File, 0, ic.PreserveFds+len(extra)+2)
 	for i := 0; i < ic.PreserveFds; i++ {
@@ -114,6 +126,11 @@ func spawn(b *bootstrap, ic *initConfig, stdio [3]*os.File, extra []*os.File) (*
 	sockFd := 3 + len(files)
 	files = append(files, childEnd)
 	files = append(files, extra...)
+	ic.LogFd = -1
+	if log != nil {
+		ic.LogFd = 3 + len(files)
+		files = append(files, log.w)
+	}
 	exeFd := 3 + len(files)
 	files = append(files, exe)
 
@@ -130,11 +147,13 @@ func spawn(b *bootstrap, ic *initConfig, stdio [3]*os.File, extra []*os.File) (*
 		parentEnd.Close()
 		return nil, fmt.Errorf("start init: %w", err)
 	}
-	p := &proc{cmd: cmd, sock: syncSock{parentEnd}}
+	t.step("start init")
+	p := &proc{cmd: cmd, sock: syncSock{parentEnd}, log: log, t: t}
 	if err := p.bootstrap(b); err != nil {
 		p.kill()
 		return nil, err
 	}
+	t.step("bootstrap (C stage, namespaces)")
 	return p, nil
 }
 
@@ -222,10 +241,17 @@ func sealedExe() (*os.File, error) {
 	return memfdExe()
 }
 
+// memfdExe copies the binary into a sealed memfd, unless it is already
+// one, or on a read-only mount: then no process can write to it through
+// /proc/PID/exe either (a container cannot remount the host's mounts), and
+// the binary is used as it is.
 func memfdExe() (*os.File, error) {
 	src, err := os.Open("/proc/self/exe")
 	if err != nil {
 		return nil, err
+	}
+	if isSealed(src) {
+		return src, nil
 	}
 	defer src.Close()
 	fd, err := unix.MemfdCreate("tekapo", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
@@ -243,6 +269,16 @@ func memfdExe() (*os.File, error) {
 		return nil, fmt.Errorf("seal binary: %w", err)
 	}
 	return f, nil
+}
+
+// isSealed: f cannot be written, ever: a memfd sealed against writes, or a
+// file on a read-only mount.
+func isSealed(f *os.File) bool {
+	if seals, err := unix.FcntlInt(f.Fd(), unix.F_GET_SEALS, 0); err == nil && seals&unix.F_SEAL_WRITE != 0 {
+		return true
+	}
+	var st unix.Statfs_t
+	return unix.Fstatfs(int(f.Fd()), &st) == nil && st.Flags&unix.ST_RDONLY != 0
 }
 
 // writeIDMaps writes the uid and gid maps of pid (the C stage, now in its

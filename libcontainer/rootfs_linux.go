@@ -62,7 +62,7 @@ func setupRootfs(sock syncSock, ic *initConfig, console func() error) error {
 			return err
 		}
 	}
-	if err := runHooksInParent(sock); err != nil {
+	if err := runHooksInParent(sock, &cfg.Hooks); err != nil {
 		return err
 	}
 	// createContainer hooks run in the container's root, as runc's.

@@ -11,7 +11,8 @@ package libcontainer
 // | 2 | init→parent | cgroup        | -                | config read, heavy start-up done: join me     |
 // | 3 | parent→init | cgroupDone    | -                | init is in the container's cgroups            |
 // | 4 | init→parent | hooks         | -                | mounts done, before pivot_root: run prestart  |
-// |   |             |               |                  | and createRuntime hooks                       |
+// |   |             |               |                  | and createRuntime hooks (only when the config |
+// |   |             |               |                  | has some: otherwise 4-5 are not sent)         |
 // | 5 | parent→init | hooksDone     | -                |                                               |
 // | 6 | init→parent | seccompFd     | fd               | notify listener fd to forward to the agent    |
 // | 7 | parent→init | seccompDone   | -                |                                               |

@@ -281,7 +281,7 @@ func (t *table) print(rts []runtime, n, rounds int) {
 		fmt.Printf("%10s", nm)
 	}
 	for _, nm := range names[1:] {
-		fmt.Printf("%12s", "tekapo/"+nm)
+		fmt.Printf("%14s", "tekapo/"+nm)
 	}
 	fmt.Println()
 	row := func(label, scn string, f func([]sample) float64) {
@@ -298,9 +298,9 @@ func (t *table) print(rts []runtime, n, rounds int) {
 		}
 		for _, nm := range names[1:] {
 			if vals[nm] > 0 && vals["tekapo"] > 0 {
-				fmt.Printf("%12.2f", vals["tekapo"]/vals[nm])
+				fmt.Printf("%14.2f", vals["tekapo"]/vals[nm])
 			} else {
-				fmt.Printf("%12s", "-")
+				fmt.Printf("%14s", "-")
 			}
 		}
 		fmt.Println()
