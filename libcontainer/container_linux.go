@@ -248,6 +248,7 @@ func drive(p *proc, ic *initConfig, mgr cgroups.Manager, hooks *configs.Hooks, r
 	defer func() {
 		if err == nil {
 			p.sock.f.Close()
+			p.log.wait() // init's steps are logged before the parent's next ones
 		}
 	}()
 	if err := p.sock.send(syncMsg{Type: msgConfig, Config: ic}, -1); err != nil {
