@@ -86,8 +86,10 @@ func swapV2(swap int64, limit *int64) (string, error) {
 	return itoa(swap - *limit), nil
 }
 
+// maxOr is runc's number-to-string for v2 limits: -1 is "max"; any other
+// negative is written as it is, for the kernel to refuse (as on v1).
 func maxOr(v int64) string {
-	if v < 0 {
+	if v == -1 {
 		return "max"
 	}
 	return itoa(v)
