@@ -44,6 +44,10 @@ func FaultPoint(step string) {
 		unix.Kill(unix.Getpid(), unix.SIGKILL) //nolint:errcheck
 		select {}
 	case step + ":stop":
-		unix.Kill(unix.Getpid(), unix.SIGSTOP) //nolint:errcheck
+		// To this very thread (as raise(3) does): a process-directed
+		// SIGSTOP may be taken by another thread, and this one would run
+		// on past the step until the group stop reached it (seen on the
+		// slow VM lane: create saved its state, or finished, first).
+		unix.Tgkill(unix.Getpid(), unix.Gettid(), unix.SIGSTOP) //nolint:errcheck
 	}
 }
