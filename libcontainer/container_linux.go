@@ -69,8 +69,7 @@ func Create(o *CreateOpts) (c *Container, err error) {
 	}
 	t.step("state dir")
 	FaultPoint("create:state-dir")
-	st := &State{Identity: Identity{ID: o.ID, CgroupPath: cfg.Cgroup.Path, CgroupRootless: cfg.Cgroup.Rootless},
-		Created: time.Now().UTC(), Owner: owner(), Config: cfg}
+	st := newState(o.ID, cfg)
 	// Before anything is made: a cgroup in use or frozen is refused (and
 	// its processes, someone else's, are left alone).
 	if err := mgr.CheckUsable(); err != nil {
@@ -84,19 +83,8 @@ func Create(o *CreateOpts) (c *Container, err error) {
 			dir.remove()            //nolint:errcheck
 		}
 	}()
-	st.CgroupCreated = mgr.Missing()
-	if err := dir.save(st); err != nil {
+	if err := makeCgroups(dir, st, mgr, "create:state-saved"); err != nil {
 		return nil, err
-	}
-	FaultPoint("create:state-saved")
-	if err := mgr.Create(); err != nil {
-		return nil, err
-	}
-	if made := mgr.Created(); len(made) != len(st.CgroupCreated) {
-		st.CgroupCreated = made // someone else made one meanwhile: not ours
-		if err := dir.saveIdentity(st, false); err != nil {
-			return nil, err
-		}
 	}
 	t.step("cgroups")
 	FaultPoint("create:cgroup-created")
@@ -142,6 +130,32 @@ func Create(o *CreateOpts) (c *Container, err error) {
 		}
 	}
 	return &Container{Root: o.Root, State: st, dir: dir, mgr: mgr, PtyMaster: p.pty, Notify: notify}, nil
+}
+
+// newState is a new container's state before anything of it is made.
+func newState(id string, cfg *configs.Config) *State {
+	return &State{Identity: Identity{ID: id, CgroupPath: cfg.Cgroup.Path, CgroupRootless: cfg.Cgroup.Rootless},
+		Created: time.Now().UTC(), Owner: owner(), Config: cfg}
+}
+
+// makeCgroups records the cgroup directories mgr is about to make, makes
+// them, and records the ones it did make (someone may have made one
+// meanwhile: not ours), so that delete --force removes exactly those.
+// Create and Restore both start this way; fault is the step between.
+func makeCgroups(dir *stateDir, st *State, mgr cgroups.Manager, fault string) error {
+	st.CgroupCreated = mgr.Missing()
+	if err := dir.save(st); err != nil {
+		return err
+	}
+	FaultPoint(fault)
+	if err := mgr.Create(); err != nil {
+		return err
+	}
+	if made := mgr.Created(); len(made) != len(st.CgroupCreated) {
+		st.CgroupCreated = made
+		return dir.saveIdentity(st, false)
+	}
+	return nil
 }
 
 // recorder saves create's progress in the state as init comes up.

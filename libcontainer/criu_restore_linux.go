@@ -77,8 +77,7 @@ func Restore(o *RestoreOpts) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &State{Identity: Identity{ID: o.ID, CgroupPath: cfg.Cgroup.Path, CgroupRootless: cfg.Cgroup.Rootless},
-		Created: time.Now().UTC(), Owner: owner(), Config: cfg}
+	st := newState(o.ID, cfg)
 	if err := mgr.CheckUsable(); err != nil {
 		dir.remove() //nolint:errcheck
 		return nil, err
@@ -89,15 +88,8 @@ func Restore(o *RestoreOpts) (c *Container, err error) {
 			dir.remove()            //nolint:errcheck
 		}
 	}()
-	st.CgroupCreated = mgr.Missing()
-	if err := dir.save(st); err != nil {
+	if err := makeCgroups(dir, st, mgr, "restore:state-saved"); err != nil {
 		return nil, err
-	}
-	if err := mgr.Create(); err != nil {
-		return nil, err
-	}
-	if made := mgr.Created(); len(made) != len(st.CgroupCreated) {
-		st.CgroupCreated = made
 	}
 	if cfg.Veth != nil {
 		if hostLinkExists(cfg.Veth.Host) {

@@ -13,6 +13,7 @@ package libcontainer
 // |----------------------|--------------------------------------------------------------|
 // | create:state-dir     | made and locked the state dir; recorded nothing              |
 // | create:state-saved   | recorded the state and the cgroup dirs it will make          |
+// | restore:state-saved  | restore: the same                                            |
 // | create:cgroup-created| made the cgroup dirs and written the limits                  |
 // | create:overlay       | made the overlay root's upper and work dirs                  |
 // | init:spawned         | forked init and recorded its pid and start time              |
