@@ -51,6 +51,9 @@ type criEnv struct {
 	runtimes []runtimeUnderTest
 	seq      int
 	before   map[string]bool // hostPaths that existed before the run
+	// systemd: the shims run the runtimes with SystemdCgroup = true and
+	// pods get kubelet's systemd-driver slices (systemd_test.go)
+	systemd bool
 }
 
 // hostPaths are where containerd, CNI and crictl keep things by default:
@@ -77,6 +80,13 @@ func cgroupHierarchies() []string {
 }
 
 func newCRIEnv(t *testing.T) *criEnv {
+	t.Helper()
+	return newCRIEnvDriver(t, false)
+}
+
+// newCRIEnvDriver is newCRIEnv with the cgroup driver kubelet would use:
+// cgroupfs, or systemd (SystemdCgroup = true for every runtime).
+func newCRIEnvDriver(t *testing.T, systemd bool) *criEnv {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("the CRI lane needs root")
@@ -105,7 +115,7 @@ func newCRIEnv(t *testing.T) *criEnv {
 	}
 	os.Chmod(dir, 0o755) // a runAsUser container reads its log dir's parents
 	e := &criEnv{dir: dir, sock: filepath.Join(dir, "containerd.sock"), crictl: crictl,
-		cgParent: fmt.Sprintf("/tekapo-cri-%d", os.Getpid())}
+		cgParent: fmt.Sprintf("/tekapo-cri-%d", os.Getpid()), systemd: systemd}
 	e.runtimes = []runtimeUnderTest{{"tekapo", *runtimeFlag}}
 	if *refFlag != "" {
 		if _, err := os.Stat(*refFlag); err == nil {
@@ -162,7 +172,8 @@ state = %q
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.%s.options]
         BinaryName = %q
         Root = %q
-`, r.name, r.name, r.bin, e.path("runtime-root", r.name))
+        SystemdCgroup = %t
+`, r.name, r.name, r.bin, e.path("runtime-root", r.name), e.systemd)
 	}
 	return b.String()
 }

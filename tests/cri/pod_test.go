@@ -35,7 +35,14 @@ func (e *criEnv) runPod(t *testing.T, rt runtimeUnderTest, name string, pidMode 
 	uid := fmt.Sprintf("%08d-0000-4000-8000-%012d", os.Getpid()%100000000, e.seq)
 	p := &pod{e: e, rt: rt, pidMode: pidMode, cg: e.cgParent + "/" + rt.name + "/pod" + uid,
 		hostname: fmt.Sprintf("tkpod-%s-%d", rt.name, e.seq)}
-	if err := makeCgroup(p.cg); err != nil {
+	if e.systemd {
+		// kubelet's systemd driver: the pod's slice (its UID's dashes made
+		// underscores), started before the sandbox, the slice as cgroup_parent
+		p.cg = "kubepods-burstable-pod" + strings.ReplaceAll(uid, "-", "_") + ".slice"
+		if out, err := exec.Command("systemctl", "start", p.cg).CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("systemctl start %s: %v: %s", p.cg, err, out)
+		}
+	} else if err := makeCgroup(p.cg); err != nil {
 		return nil, err
 	}
 	logDir := e.path("logs", uid)

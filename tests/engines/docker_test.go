@@ -47,17 +47,23 @@ func setupDocker(t *testing.T, e *engineEnv, client string) *cliEngine {
 	ctrdSock := startContainerd(t, e)
 	sock := e.path("docker.sock")
 	writeFile(t, e.path("daemon.json"), "{}\n")
-	e.startDaemon(t, "dockerd", "dockerd",
+	cgroups := []string{"--exec-opt", "native.cgroupdriver=cgroupfs", "--cgroup-parent", e.cgParent}
+	if e.systemd { // the default parent: system.slice
+		cgroups = []string{"--exec-opt", "native.cgroupdriver=systemd"}
+	}
+	for n, p := range e.refRuntimes {
+		cgroups = append(cgroups, "--add-runtime", n+"="+p)
+	}
+	e.startDaemon(t, "dockerd", append([]string{"dockerd",
 		"--config-file", e.path("daemon.json"),
 		"--data-root", e.path("docker-data"), "--exec-root", e.path("docker-exec"),
-		"--pidfile", e.path("docker.pid"), "-H", "unix://"+sock,
+		"--pidfile", e.path("docker.pid"), "-H", "unix://" + sock,
 		"--containerd", ctrdSock, "--containerd-namespace", "tekapo-engines",
 		"--containerd-plugins-namespace", "tekapo-engines-plugins",
 		"--iptables=false", "--ip6tables=false", "--ip-forward=false", "--ip-masq=false",
 		"--bridge=none", "--userland-proxy=false",
-		"--exec-opt", "native.cgroupdriver=cgroupfs", "--cgroup-parent", e.cgParent,
-		"--add-runtime", "tekapo="+e.runtime, "--default-runtime", "tekapo",
-		"--storage-driver", "overlay2", "--log-driver", "json-file")
+		"--add-runtime", "tekapo=" + e.runtime, "--default-runtime", "tekapo",
+		"--storage-driver", "overlay2", "--log-driver", "json-file"}, cgroups...)...)
 	e.waitSocket(t, "dockerd", sock)
 	c := &cliEngine{engineEnv: e, bin: client,
 		env:         []string{"DOCKER_HOST=unix://" + sock, "DOCKER_CONFIG=" + e.path("client")},

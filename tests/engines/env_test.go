@@ -35,6 +35,10 @@ type engineEnv struct {
 	enginePaths []string // host paths the engine itself creates (caches, locks): removed if new
 	stopped     bool
 	seq         int
+	// systemd: the engine's systemd cgroup manager (systemd_test.go), not
+	// cgroupfs under cgParent; refRuntimes: more runtimes it knows by name.
+	systemd     bool
+	refRuntimes map[string]string
 }
 
 // requireRuntime skips unless the test runs as root with -runtime set.

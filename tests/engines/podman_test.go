@@ -32,6 +32,14 @@ func TestPodman(t *testing.T) {
 func setupPodman(t *testing.T, e *engineEnv) *cliEngine {
 	t.Helper()
 	name := filepath.Base(e.runtime)
+	manager := "cgroupfs"
+	if e.systemd {
+		manager = "systemd"
+	}
+	runtimes := fmt.Sprintf("%s = [%q]\n", name, e.runtime)
+	for n, p := range e.refRuntimes {
+		runtimes += fmt.Sprintf("%s = [%q]\n", n, p)
+	}
 	conf := fmt.Sprintf(`[containers]
 netns = "none"
 default_ulimits = ["nofile=%d:%d", "nproc=%d:%d"]
@@ -39,7 +47,7 @@ log_driver = "k8s-file"
 init_path = "/usr/libexec/podman/catatonit"
 
 [engine]
-cgroup_manager = "cgroupfs"
+cgroup_manager = "%s"
 events_logger = "file"
 events_logfile_path = "%s"
 runtime = "%s"
@@ -47,11 +55,10 @@ runtime_supports_json = ["%s"]
 tmp_dir = "%s"
 
 [engine.runtimes]
-%s = ["%s"]
-
+%s
 [network]
 network_config_dir = "%s"
-`, hardLimit(syscall.RLIMIT_NOFILE), hardLimit(syscall.RLIMIT_NOFILE), nprocLimit(), nprocLimit(), e.path("events.log"), name, name, e.path("tmp"), name, e.runtime, e.path("cni"))
+`, hardLimit(syscall.RLIMIT_NOFILE), hardLimit(syscall.RLIMIT_NOFILE), nprocLimit(), nprocLimit(), manager, e.path("events.log"), name, name, e.path("tmp"), runtimes, e.path("cni"))
 	storage := fmt.Sprintf("[storage]\ndriver = \"overlay\"\nrunroot = %q\ngraphroot = %q\n",
 		e.path("runroot"), e.path("graphroot"))
 	writeFile(t, e.path("containers.conf"), conf)
@@ -72,6 +79,9 @@ network_config_dir = "%s"
 		execMissing: 127,
 		// podman adds RLIMIT_NPROC=1048576 whenever --ulimit is given without it
 		ulimits: []string{"--ulimit", fmt.Sprintf("nproc=%d:%d", nprocLimit(), nprocLimit())},
+	}
+	if e.systemd { // the default parent: machine.slice
+		c.runFlags = []string{"--network", "none"}
 	}
 	rootfs := e.path("rootfs.tar")
 	if err := busyboxRootfsTar(rootfs); err != nil {
