@@ -342,6 +342,13 @@ func (e *criEnv) teardown(t *testing.T) {
 			t.Errorf("the run left %s on the host, not empty (left alone)", p)
 			continue
 		}
+		if p == "/var/lib/cni" && removeEmptyTree(p) {
+			// libcni's result cache (containerd gives it no other dir): it
+			// removes each pod's result at teardown; seen in the VM guest,
+			// whose /var starts empty
+			t.Logf("removed %s (empty: libcni's result cache)", p)
+			continue
+		}
 		t.Errorf("the run left %s on the host (removed)", p)
 		os.RemoveAll(p)
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -29,10 +30,16 @@ type tarEntry struct {
 	dir        bool
 }
 
+// pauseFlag names a pause binary built beforehand (the systemd lane builds
+// it on the host: gcc under the VM's emulation takes many seconds).
+var pauseFlag = flag.String("pause", "", "a static pause binary built from pause/pause.c (default: build it now)")
+
 func (e *criEnv) importImages(t *testing.T) {
 	t.Helper()
 	pause := e.path("pause")
-	if out, err := exec.Command("gcc", "-static", "-Os", "-s", "-o", pause, "pause/pause.c").CombinedOutput(); err != nil {
+	if *pauseFlag != "" {
+		pause = *pauseFlag
+	} else if out, err := exec.Command("gcc", "-static", "-Os", "-s", "-o", pause, "pause/pause.c").CombinedOutput(); err != nil {
 		t.Fatalf("build pause: %v: %s", err, out)
 	}
 	pb, err := os.ReadFile(pause)

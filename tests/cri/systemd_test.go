@@ -39,6 +39,12 @@ func TestCRISystemd(t *testing.T) {
 		})
 	}
 	summary(e)
+	// kubepods.slice and kubepods-burstable.slice, the pod slices' parents
+	// (systemd made them for the pod slices), are kubelet's for the node's
+	// life: the test, as kubelet would on its way out, stops them
+	if out, err := exec.Command("systemctl", "stop", "kubepods.slice").CombinedOutput(); err != nil {
+		t.Errorf("systemctl stop kubepods.slice: %v %s", err, out)
+	}
 	if out, _ := exec.Command("systemctl", "list-units", "--all", "--plain", "--no-legend", "kubepods*", "cri-containerd-*").Output(); strings.TrimSpace(string(out)) != "" {
 		t.Errorf("units left after the pods' slices were stopped:\n%s", out)
 	}
@@ -113,7 +119,7 @@ func systemdPod(t *testing.T, e *criEnv, rt runtimeUnderTest, s *steps) {
 		}
 	})
 	s.step(t, "stop-rm", func(t *testing.T) {
-		for _, c := range [][]string{{"stop", "-t", "2", id}, {"rm", id}} {
+		for _, c := range [][]string{{"stop", "-t", "0", id}, {"rm", id}} {
 			if out, err := e.crictlOut(c...); err != nil {
 				fail(t, "crictl %s: %v %s", c[0], err, out)
 			}

@@ -21,9 +21,10 @@ sdlane_integration = integration=cd $(CURDIR)/tests/integration && exec $(CURDIR
 sdlane_engines = engines=cd $(CURDIR)/tests/engines && exec $(CURDIR)/bin/engines.test -test.v -test.timeout 8m \
 	-test.run '^Test(Podman|Docker)Systemd$$' -runtime $(TEKAPO_BIN) -ref-runtime $(SYSTEMD_LANE_REF)
 sdlane_cri = cri=cd $(CURDIR)/tests/cri && exec $(CURDIR)/bin/cri.test -test.v -test.timeout 8m \
-	-test.run '^TestCRISystemd$$' -runtime=$(TEKAPO_BIN) -ref-runtime=$(SYSTEMD_LANE_REF) -crictl=$(abspath $(CRICTL))
+	-test.run '^TestCRISystemd$$' -runtime=$(TEKAPO_BIN) -ref-runtime=$(SYSTEMD_LANE_REF) -crictl=$(abspath $(CRICTL)) -pause=$(CURDIR)/bin/pause
 
 systemd-lane: $(BIN) v2vm-deps engines-deps cri-deps $(CRICTL)
 	$(foreach s,$(SYSTEMD_LANE_SUITES),CGO_ENABLED=0 $(GO) test -c -o bin/$(s).test ./tests/$(s) &&) true
+	gcc -static -Os -s -o bin/pause tests/cri/pause/pause.c
 	tests/v2vm/run.sh --systemd --share $(CURDIR) --env TEKAPO_BIN=$(TEKAPO_BIN) --env TEKAPO_REQUIRE_SYSTEMD=1 \
 		--timeout 720 -- $(CURDIR)/tests/systemd/lane.sh $(foreach s,$(SYSTEMD_LANE_SUITES),"$(sdlane_$(s))")
