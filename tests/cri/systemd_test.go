@@ -120,21 +120,27 @@ func systemdPod(t *testing.T, e *criEnv, rt runtimeUnderTest, s *steps) {
 	})
 	s.step(t, "stop-rm", func(t *testing.T) {
 		for _, c := range [][]string{{"stop", "-t", "0", id}, {"rm", id}} {
+			t0 := time.Now()
 			if out, err := e.crictlOut(c...); err != nil {
 				fail(t, "crictl %s: %v %s", c[0], err, out)
 			}
+			t.Logf("crictl %s: %v", c[0], time.Since(t0).Round(time.Millisecond))
 		}
+		t0 := time.Now()
 		if left := sdcheck.Gone(unit(), dir()); left != "" {
 			fail(t, "%s", left)
 		}
+		t.Logf("unit gone after %v more", time.Since(t0).Round(time.Millisecond))
 		if _, err := os.Stat(e.path("runtime-root", rt.name, k8sNamespace, id)); !os.IsNotExist(err) {
 			fail(t, "the runtime's state of %s is left (%v)", id, err)
 		}
 	})
 	s.step(t, "stopp-rmp", func(t *testing.T) {
+		t0 := time.Now()
 		if err := p.remove(); err != nil {
 			fail(t, "%v", err)
 		}
+		t.Logf("stopp, rmp: %v", time.Since(t0).Round(time.Millisecond))
 		sandbox := "cri-containerd-" + p.id + ".scope"
 		if left := sdcheck.Gone(sandbox, sliceDir(p.cg)+"/"+sandbox); left != "" {
 			fail(t, "%s", left)

@@ -19,9 +19,9 @@ SYSTEMD_LANE_REF ?= /usr/sbin/runc
 sdlane_integration = integration=cd $(CURDIR)/tests/integration && exec $(CURDIR)/bin/integration.test -test.v \
 	-test.run '^TestSystemd' -test.skip '^TestSystemdCgroupRefused$$'
 sdlane_engines = engines=cd $(CURDIR)/tests/engines && exec $(CURDIR)/bin/engines.test -test.v -test.timeout 8m \
-	-test.run '^Test(Podman|Docker)Systemd$$' -runtime $(TEKAPO_BIN) -ref-runtime $(SYSTEMD_LANE_REF)
+	-test.run '^Test(Podman|Docker)Systemd$$' -runtime \$$TEKAPO_BIN -ref-runtime $(SYSTEMD_LANE_REF)
 sdlane_cri = cri=cd $(CURDIR)/tests/cri && exec $(CURDIR)/bin/cri.test -test.v -test.timeout 8m \
-	-test.run '^TestCRISystemd$$' -runtime=$(TEKAPO_BIN) -ref-runtime=$(SYSTEMD_LANE_REF) -crictl=$(abspath $(CRICTL)) -pause=$(CURDIR)/bin/pause
+	-test.run '^TestCRISystemd$$' -runtime=\$$TEKAPO_BIN -ref-runtime=$(SYSTEMD_LANE_REF) -crictl=$(abspath $(CRICTL)) -pause=$(CURDIR)/bin/pause
 
 systemd-lane: $(BIN) v2vm-deps engines-deps cri-deps $(CRICTL)
 	$(foreach s,$(SYSTEMD_LANE_SUITES),CGO_ENABLED=0 $(GO) test -c -o bin/$(s).test ./tests/$(s) &&) true
