@@ -12,7 +12,7 @@
 # TEKAPO_REQUIRE_SYSTEMD=1: a test that finds no systemd fails, never skips.
 # SYSTEMD_LANE_SUITES picks suites (default: all three).
 
-.PHONY: systemd-lane
+.PHONY: systemd-lane systemd-lane-deps
 
 SYSTEMD_LANE_SUITES ?= integration engines cri
 SYSTEMD_LANE_REF ?= /usr/sbin/runc
@@ -23,7 +23,10 @@ sdlane_engines = engines=cd $(CURDIR)/tests/engines && exec $(CURDIR)/bin/engine
 sdlane_cri = cri=cd $(CURDIR)/tests/cri && exec $(CURDIR)/bin/cri.test -test.v -test.timeout 8m \
 	-test.run '^TestCRISystemd$$' -runtime=\$$TEKAPO_BIN -ref-runtime=$(SYSTEMD_LANE_REF) -crictl=$(abspath $(CRICTL)) -pause=$(CURDIR)/bin/pause
 
-systemd-lane: $(BIN) v2vm-deps engines-deps cri-deps $(CRICTL)
+systemd-lane-deps:
+	bash tests/systemd/deps.sh
+
+systemd-lane: $(BIN) v2vm-deps engines-deps cri-deps systemd-lane-deps $(CRICTL)
 	$(foreach s,$(SYSTEMD_LANE_SUITES),CGO_ENABLED=0 $(GO) test -c -o bin/$(s).test ./tests/$(s) &&) true
 	gcc -static -Os -s -o bin/pause tests/cri/pause/pause.c
 	tests/v2vm/run.sh --systemd --share $(CURDIR) --env TEKAPO_BIN=$(TEKAPO_BIN) --env TEKAPO_REQUIRE_SYSTEMD=1 \
