@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -143,5 +144,36 @@ func TestMountInsideEarlierMounts(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(own, "scratch/h")); err == nil {
 		t.Errorf("/scratch/h was made in the rootfs, not in the tmpfs")
+	}
+}
+
+// TestDeleteForceHostPidNamespace: without a pid namespace of its own,
+// `delete --force` of a running container kills every process of its
+// cgroup, init's children too, not only init (current runc: signalAllProcesses
+// when the pid namespace is shared; runc 1.1.5 does the same on delete).
+// TestKillHostPidNamespaceKillsAll covers kill, TestKillAllSharedPidNS
+// kill --all.
+func TestDeleteForceHostPidNamespace(t *testing.T) {
+	e := newEnv(t)
+	s := e.spec("hostpiddel", "sh", "-c", "sleep 100 & sleep 100 & wait")
+	var ns []specs.LinuxNamespace
+	for _, n := range s.Linux.Namespaces {
+		if n.Type != specs.PIDNamespace {
+			ns = append(ns, n)
+		}
+	}
+	s.Linux.Namespaces = ns
+	e.write(s)
+	e.ok("run", "-d", "hostpiddel")
+	defer e.tekapo("delete", "--force", "hostpiddel")
+	var pids []int
+	if !waitFor(5*time.Second, func() bool { pids = processesIn(e.cg); return len(pids) == 3 }) {
+		t.Fatalf("want init and two sleeps, got %v", pids)
+	}
+	e.ok("delete", "--force", "hostpiddel")
+	for _, p := range pids {
+		if alive(p) {
+			t.Errorf("process %d (%v) survived delete --force", p, comms([]int{p}))
+		}
 	}
 }
