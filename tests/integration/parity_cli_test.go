@@ -115,7 +115,7 @@ func TestExecProcessFileWinsOverFlags(t *testing.T) {
 	e.ok("delete", "--force", "pf")
 }
 
-// TestRunKeep: run --keep (current runc; not in 1.1.5) returns the
+// TestRunKeep: run --keep (runc 1.1.5 and current runc) returns the
 // process's status and leaves the container stopped, its state and
 // cgroup there, until `delete` removes them.
 func TestRunKeep(t *testing.T) {
@@ -135,7 +135,8 @@ func TestRunKeep(t *testing.T) {
 
 // TestExecSubCgroup: exec --cgroup puts the process into an existing
 // sub-cgroup of the container's, for one controller ("pids:sub") or all
-// ("sub"), as current runc (1.2 on; not in 1.1.5); a missing sub-cgroup,
+// ("sub"), as runc 1.1.5 and current runc (`runc exec --help` here lists
+// --cgroup); a missing sub-cgroup,
 // a path leaving the container's cgroup or a bad argument is an exec
 // failure (255).
 func TestExecSubCgroup(t *testing.T) {

@@ -177,3 +177,46 @@ func TestDeleteForceHostPidNamespace(t *testing.T) {
 		}
 	}
 }
+
+// TestSeccompNotifyPhrases: the two seccomp-notify errors users and
+// engines grep for, in runc's words, each one line before anything runs:
+// SCMP_ACT_NOTIFY on write is refused up front (the runtime's own writes
+// after the filter would block on the agent forever; runc 1.1.5 and
+// current runc's seccomp validation say "SCMP_ACT_NOTIFY cannot be used
+// for the write syscall"), and an agent socket that is not there is
+// "failed to connect with seccomp agent specified in the seccomp profile"
+// (runc's phrase, 1.1.5 and current). The unit tests
+// (libcontainer/seccomp) check the messages; this checks what `run` shows.
+func TestSeccompNotifyPhrases(t *testing.T) {
+	e := newEnv(t)
+	s := e.spec("scphrase", "true")
+	sock := filepath.Join(t.TempDir(), "no-agent.sock")
+	s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerPath: sock,
+		Syscalls: []specs.LinuxSyscall{{Names: []string{"write"}, Action: specs.ActNotify}}}
+	e.write(s)
+	e.expectError("SCMP_ACT_NOTIFY cannot be used for the write syscall", "run", "scphrase")
+	s.Linux.Seccomp.Syscalls[0].Names = []string{"mkdir", "mkdirat"}
+	e.write(s)
+	e.expectError("failed to connect with seccomp agent specified in the seccomp profile", "run", "scphrase")
+}
+
+// TestBindFlagsExact: a bind mount gets exactly the flags the config asks
+// for, noexec and the atime flags included, read back from mountinfo
+// (runc 1.1.5 and current runc remount the bind with them; TestMountsAndDevices
+// covers ro, nosuid, nodev). The host source has none of them.
+func TestBindFlagsExact(t *testing.T) {
+	e := newEnv(t)
+	src := t.TempDir()
+	for opts, want := range map[string]string{
+		"bind,noexec,noatime":        "rw,noexec,noatime",
+		"bind,ro,nosuid,strictatime": "ro,nosuid",
+		"bind,nodev,nodiratime":      "rw,nodev,nodiratime,relatime",
+	} {
+		s := e.spec("bflags", "awk", `$5 == "/mnt" {print $6}`, "/proc/self/mountinfo")
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/mnt", Type: "bind", Source: src, Options: strings.Split(opts, ",")})
+		r := e.run("bflags", s)
+		if r.code != 0 || strings.TrimSpace(r.stdout) != want {
+			t.Errorf("%s: got %q (exit %d %s), want %q", opts, strings.TrimSpace(r.stdout), r.code, r.stderr, want)
+		}
+	}
+}
