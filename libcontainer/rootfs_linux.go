@@ -397,7 +397,6 @@ func remount(target string, flags, cleared int) error {
 	return unix.Mount("", target, "", uintptr(flags|unix.MS_BIND|unix.MS_REMOUNT), "")
 }
 
-
 // mountCgroupV1 serves a mount of type "cgroup": a tmpfs holding, for each
 // hierarchy, a bind of the container's own cgroup directory, so the
 // container sees its cgroup at the top whatever the host layout.
