@@ -10,7 +10,9 @@
 #	             tekapo and runc side by side (tests/cri/systemd_test.go)
 #
 # TEKAPO_REQUIRE_SYSTEMD=1: a test that finds no systemd fails, never skips.
-# SYSTEMD_LANE_SUITES picks suites (default: all three).
+# SYSTEMD_LANE_SUITES picks suites (default: all three). The run.sh timeout
+# (900 s) is a bound for a loaded host, not the lane's time: 8-9 min at load
+# 13-16 here, 11 min once at load 16 (tests/systemd/README.md).
 
 .PHONY: systemd-lane systemd-lane-deps
 
@@ -30,4 +32,4 @@ systemd-lane: $(BIN) v2vm-deps engines-deps cri-deps systemd-lane-deps $(CRICTL)
 	$(foreach s,$(SYSTEMD_LANE_SUITES),CGO_ENABLED=0 $(GO) test -c -o bin/$(s).test ./tests/$(s) &&) true
 	gcc -static -Os -s -o bin/pause tests/cri/pause/pause.c
 	tests/v2vm/run.sh --systemd --share $(CURDIR) --env TEKAPO_BIN=$(TEKAPO_BIN) --env TEKAPO_REQUIRE_SYSTEMD=1 \
-		--timeout 720 -- $(CURDIR)/tests/systemd/lane.sh $(foreach s,$(SYSTEMD_LANE_SUITES),"$(sdlane_$(s))")
+		--timeout 900 -- $(CURDIR)/tests/systemd/lane.sh $(foreach s,$(SYSTEMD_LANE_SUITES),"$(sdlane_$(s))")
