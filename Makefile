@@ -12,7 +12,7 @@
 #   make soak     1000 run/delete cycles (CYCLES=N), printing mounts, cgroups, fds, RSS...
 #   make fuzz     every fuzz target for FUZZTIME (60s each); `make test` runs 2000 inputs each (a count, not a time: no deadline to race)
 #   make cri      pods through containerd's CRI with crictl, tekapo beside runc (tests/cri)
-#   make systemd-lane  the systemd cgroup driver's tests, systemd as PID 1 in the VM (tests/systemd)
+#   make systemd-lane  systemd as PID 1 in the VM: the systemd driver's tests, podman, docker and the CRI under systemd (tests/systemd)
 
 GO       ?= go
 BIN      := bin/tekapo
