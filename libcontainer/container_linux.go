@@ -348,7 +348,7 @@ func newBootstrap(cfg *configs.Config) *bootstrap {
 		if n.Path != "" {
 			b.Join = append(b.Join, n)
 		} else {
-			b.Clone |= cloneFlags[n.Type]
+			b.Clone |= int(n.Type.CloneFlag())
 		}
 	}
 	if b.Clone&unix.CLONE_NEWTIME != 0 {

@@ -26,11 +26,6 @@ type ExecOpts struct {
 	PtyMaster *os.File
 }
 
-var nsFile = map[configs.NamespaceType]string{
-	configs.NEWUSER: "user", configs.NEWNET: "net", configs.NEWNS: "mnt", configs.NEWUTS: "uts",
-	configs.NEWIPC: "ipc", configs.NEWPID: "pid", configs.NEWCGROUP: "cgroup", configs.NEWTIME: "time",
-}
-
 // Exec starts o.Process in every namespace and the cgroup of the
 // container's init, and returns its pid once it is about to exec.
 func (c *Container) Exec(o *ExecOpts) (int, error) {
@@ -115,9 +110,9 @@ func (c *Container) openInitNamespaces() ([]*os.File, error) {
 		return nil, err
 	}
 	for _, n := range c.State.Config.Namespaces {
-		f, err := openNamespace(c.State.InitPid, nsFile[n.Type])
+		f, err := openNamespace(c.State.InitPid, n.Type.ProcName())
 		if err != nil {
-			return fail(fmt.Errorf("open %s namespace of init: %w", nsFile[n.Type], err))
+			return fail(fmt.Errorf("open %s namespace of init: %w", n.Type.ProcName(), err))
 		}
 		fds = append(fds, f)
 	}

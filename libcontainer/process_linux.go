@@ -61,13 +61,6 @@ type bootstrap struct {
 	Rootless    bool
 }
 
-var cloneFlags = map[configs.NamespaceType]int{
-	configs.NEWUSER: unix.CLONE_NEWUSER, configs.NEWNET: unix.CLONE_NEWNET,
-	configs.NEWNS: unix.CLONE_NEWNS, configs.NEWUTS: unix.CLONE_NEWUTS,
-	configs.NEWIPC: unix.CLONE_NEWIPC, configs.NEWPID: unix.CLONE_NEWPID,
-	configs.NEWCGROUP: unix.CLONE_NEWCGROUP, configs.NEWTIME: unix.CLONE_NEWTIME,
-}
-
 func (b *bootstrap) encode() []byte {
 	var kv bytes.Buffer
 	add := func(s string) { kv.WriteString(s); kv.WriteByte(0) }
@@ -75,7 +68,9 @@ func (b *bootstrap) encode() []byte {
 		add("oom=" + strconv.Itoa(*b.OomScoreAdj))
 	}
 	for _, n := range b.Join {
-		add("join=" + string(n.Type) + ":" + n.Path)
+		// The C stage setns()es with the flag, so that a path of another
+		// namespace type is refused; the type names it in errors.
+		add("join=" + strconv.FormatUint(uint64(n.Type.CloneFlag()), 10) + ":" + string(n.Type) + ":" + n.Path)
 	}
 	add("clone=" + strconv.Itoa(b.Clone))
 	if b.TimeOffsets != "" {

@@ -48,7 +48,7 @@ func TestBootstrapEncode(t *testing.T) {
 		t.Fatalf("length %d, payload %d", n, len(msg)-4)
 	}
 	got := strings.Split(strings.TrimSuffix(string(msg[4:]), "\x00"), "\x00")
-	want := []string{"oom=-500", "join=network:/proc/1/ns/net", "clone=" + itoa(unix.CLONE_NEWUSER|unix.CLONE_NEWPID), "timens=monotonic 5 0\n"}
+	want := []string{"oom=-500", "join=" + itoa(unix.CLONE_NEWNET) + ":network:/proc/1/ns/net", "clone=" + itoa(unix.CLONE_NEWUSER|unix.CLONE_NEWPID), "timens=monotonic 5 0\n"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("got %q, want %q", got, want)
 	}

@@ -31,8 +31,11 @@
  * non-dumpable again once 'u' came.
  *
  * Keys: oom=N (oom_score_adj, set before a user ns makes it impossible);
- * join=TYPE:PATH (setns, TYPE as in config.json); clone=FLAGS (CLONE_NEW*
- * to create, decimal; cgroup is left to B, after it joined its cgroup);
+ * join=FLAG:TYPE:PATH (setns(2) with FLAG, the namespace's CLONE_NEW* flag in
+ * decimal, so a path of another type is refused; TYPE as in config.json,
+ * for errors only: the one namespace table is libcontainer/configs/
+ * namespaces.go, this file has none); clone=FLAGS (CLONE_NEW* to create,
+ * decimal; cgroup is left to B, after it joined its cgroup);
  * timens=TEXT (written to /proc/self/timens_offsets).
  *
  * /proc here is the runtime's own, never the container's: A writes
@@ -127,34 +130,18 @@ static void write_file(const char *path, const char *data)
 	close(fd);
 }
 
+/* A namespace to join. flag is its CLONE_NEW* flag: setns(2) with it
+ * refuses a path of another type (runtime-spec: a path whose namespace type
+ * does not match MUST be an error; runc does the same). */
 struct join {
+	int flag;
 	char *type;
 	int fd;
 };
 
 static int is_user(const struct join *j)
 {
-	return strcmp(j->type, "user") == 0;
-}
-
-/* ns_flag is the CLONE_NEW* flag of a config.json namespace type: setns(2)
- * with it refuses a path of another type (runtime-spec: a path whose
- * namespace type does not match MUST be an error; runc does the same). */
-static int ns_flag(const char *type)
-{
-	static const struct {
-		const char *type;
-		int flag;
-	} types[] = {
-		{"pid", CLONE_NEWPID},       {"network", CLONE_NEWNET}, {"mount", CLONE_NEWNS},
-		{"ipc", CLONE_NEWIPC},       {"uts", CLONE_NEWUTS},     {"user", CLONE_NEWUSER},
-		{"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME},
-	};
-	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-		if (strcmp(type, types[i].type) == 0)
-			return types[i].flag;
-	fail(-1, "unknown namespace type %s", type);
-	return 0;
+	return j->flag == CLONE_NEWUSER;
 }
 
 /* join_all enters every namespace given by path. All paths are opened first:
@@ -168,7 +155,7 @@ static void join_all(struct join *js, int n)
 		for (int i = 0; i < n; i++) {
 			if (is_user(&js[i]) != (pass == (user_first ? 0 : 1)))
 				continue;
-			if (setns(js[i].fd, ns_flag(js[i].type)) < 0)
+			if (setns(js[i].fd, js[i].flag) < 0)
 				fail(errno, errno == EINVAL ? "join %s namespace (a path of another namespace type?)"
 							    : "join %s namespace", js[i].type);
 			close(js[i].fd);
@@ -202,14 +189,19 @@ static void bootstrap(void)
 			if (timens_fd < 0 && (errno != EACCES || geteuid() == 0))
 				fail(errno, "open /proc/self/timens_offsets");
 		} else if (strncmp(kv, "join=", 5) == 0) {
-			char *path = strchr(kv + 5, ':');
+			char *type = strchr(kv + 5, ':');
+			char *path = type ? strchr(type + 1, ':') : NULL;
 			if (path == NULL || njoin == MAX_JOIN)
 				fail(-1, "bad bootstrap entry %s", kv);
+			*type++ = '\0';
 			*path++ = '\0';
-			js[njoin].type = kv + 5;
+			js[njoin].flag = atoi(kv + 5);
+			if (js[njoin].flag == 0) /* setns(fd, 0) would take any type */
+				fail(-1, "bad bootstrap entry join=%s", kv + 5);
+			js[njoin].type = type;
 			js[njoin].fd = open(path, O_RDONLY | O_CLOEXEC);
 			if (js[njoin].fd < 0)
-				fail(errno, "open %s namespace %s", kv + 5, path);
+				fail(errno, "open %s namespace %s", type, path);
 			njoin++;
 		}
 	}
