@@ -19,7 +19,7 @@ const ptyMasterName = "/dev/ptmx"
 // or, without one, to the parent (message 8 of sync.go), and whose slave
 // becomes the controlling terminal and stdio. With mountConsole (a new
 // container's init) the slave is also bind-mounted on /dev/console.
-func setupTerminal(sock syncSock, ic *initConfig, mountConsole bool) error {
+func setupTerminal(sock initSock, ic *initConfig, mountConsole bool) error {
 	p := ic.Process
 	if !p.Terminal {
 		return nil
@@ -116,9 +116,9 @@ func ptyPeer(master int) (int, error) {
 
 // sendMaster hands the master to the console socket as runc does (one
 // message: the name as payload, the fd as SCM_RIGHTS), or to the parent.
-func sendMaster(sock syncSock, consoleFd, master int) error {
+func sendMaster(sock initSock, consoleFd, master int) error {
 	if consoleFd < 0 {
-		return sock.send(syncMsg{Type: msgPty}, master)
+		return sock.send(ptyMsg{fd: master})
 	}
 	defer unix.Close(consoleFd)
 	if err := unix.Sendmsg(consoleFd, []byte(ptyMasterName), unix.UnixRights(master), nil, 0); err != nil {

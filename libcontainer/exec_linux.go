@@ -66,7 +66,7 @@ func prepareExec(ic *initConfig) (*execProcess, error) {
 
 // finalize drops privileges and loads seccomp: the last steps that can
 // fail in a way the parent should report, done before init says ready.
-func (e *execProcess) finalize(sock syncSock) error {
+func (e *execProcess) finalize(sock initSock) error {
 	p := e.ic.Process
 	// Every fd past the process's own is the runtime's or the caller's:
 	// none may reach the process. Before seccomp, which may not allow it.

@@ -149,17 +149,16 @@ func WaitPid(pid int) int {
 // is the user's process, as callers of --pid-file and -d expect. An error
 // it reports meanwhile (a failing startContainer hook, execve) is returned.
 func waitExeced(p *proc) error {
-	m, fd, err := p.sock.recv()
-	if fd >= 0 {
-		unix.Close(fd)
-	}
+	m, err := p.sock.recv()
 	switch {
 	case errors.Is(err, io.EOF):
 		return nil
 	case err != nil:
 		return fmt.Errorf("wait for exec: %w", err)
-	case m.Type == msgError:
-		return errors.New(m.Message)
 	}
-	return fmt.Errorf("unexpected message %q from init after ready", m.Type)
+	if e, ok := m.(errorMsg); ok {
+		return p.initErr(e.Err)
+	}
+	closeFdOf(m)
+	return fmt.Errorf("unexpected message %q from init after ready", m.kind())
 }

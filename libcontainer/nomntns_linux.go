@@ -13,7 +13,7 @@ import (
 // that case: the prestart/createRuntime and createContainer hooks, the
 // sysctls, and a chroot into the rootfs (pivot_root needs a mount
 // namespace of its own).
-func chrootWithoutMountNS(sock syncSock, ic *initConfig) error {
+func chrootWithoutMountNS(sock initSock, ic *initConfig) error {
 	cfg := ic.Config
 	if err := runHooksInParent(sock, &cfg.Hooks); err != nil {
 		return err

@@ -18,7 +18,7 @@ import (
 // rootfs bind, config mounts in order, /dev, hooks, pivot_root, masked
 // and read-only paths, the terminal, read-only root. Every path inside the rootfs is
 // resolved in it to an fd first (inroot_linux.go).
-func setupRootfs(sock syncSock, ic *initConfig, console func() error) error {
+func setupRootfs(sock initSock, ic *initConfig, console func() error) error {
 	cfg := ic.Config
 	if err := prepareRootPropagation(cfg, ic.Overlay); err != nil {
 		return err

@@ -13,10 +13,10 @@ package libcontainer
 //
 // | bytes      | when                                     | start                    |
 // |------------|------------------------------------------|--------------------------|
-// | "E" msg    | a startContainer hook failed             | fails with msg           |
+// | "E" err    | a startContainer hook failed             | fails with err           |
 // | "0"        | hooks done; init now drops privileges,   | reads on                 |
 // |            | loads seccomp and execs                  |                          |
-// | "0" "E" msg| one of those last steps failed           | fails with msg           |
+// | "0" "E" err| one of those last steps failed           | fails with err           |
 // | "0", EOF   | execve succeeded: the connection is      | succeeds (poststart next)|
 // |            | close-on-exec                            |                          |
 // | EOF alone  | init died                                | "container init exited   |
@@ -26,6 +26,7 @@ package libcontainer
 // it, with no extra round trip: init writes at most twice, start reads
 // until the connection closes. (A death between "0" and execve, e.g. a
 // seccomp filter that kills, looks like success, as it does to runc.)
+// err is the JSON of an InitError (initerror.go), as on the sync socket.
 
 import (
 	"errors"
@@ -86,7 +87,7 @@ func (w *startWaiter) wait(before func() error) (int, error) {
 	}
 	unix.Close(w.fd)
 	if err := before(); err != nil {
-		unix.Write(conn, []byte("E"+err.Error())) //nolint:errcheck // start reports it
+		unix.Write(conn, append([]byte("E"), marshalInitError(err)...)) //nolint:errcheck // start reports it
 		unix.Close(conn)
 		return -1, err
 	}
@@ -100,7 +101,7 @@ func (w *startWaiter) wait(before func() error) (int, error) {
 // startFailed tells start on conn why init could not exec the process.
 // On success there is nothing to say: execve closes conn.
 func startFailed(conn int, err error) {
-	unix.Write(conn, []byte("E"+err.Error())) //nolint:errcheck // stderr has it too
+	unix.Write(conn, append([]byte("E"), marshalInitError(err)...)) //nolint:errcheck // start reports it
 	unix.Close(conn)
 }
 
@@ -149,9 +150,9 @@ func signalStart(d *stateDir, initPid int) error {
 	case len(got) == 0:
 		return errors.New("container init exited before start")
 	case got[0] == 'E':
-		return errors.New(string(got[1:]))
+		return unmarshalInitError(got[1:])
 	case len(got) > 1 && got[1] == 'E':
-		return errors.New(string(got[2:]))
+		return unmarshalInitError(got[2:])
 	}
 	return nil
 }

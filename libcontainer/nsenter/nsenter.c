@@ -13,18 +13,11 @@
  * so the others are owned by it), and forks B, because a new pid or time
  * namespace only applies to children. A never starts the Go runtime: it
  * reports B's pid and exits. Everything else (cgroup namespace, mounts,
- * pivot_root, credentials, seccomp) is Go code in B: see
- * libcontainer/sync.go for the messages that follow.
+ * pivot_root, credentials, seccomp) is Go code in B.
  *
- * Protocol on the socket whose fd number is in $_TEKAPO_INITPIPE:
- *
- * | # | direction | bytes                         | meaning                                  |
- * |---|-----------|-------------------------------|------------------------------------------|
- * | 1 | parent->A | u32 n, n bytes "key=value\0"* | bootstrap (keys below)                   |
- * | 2 | A->parent | 'U'                           | A is in its new user ns: write id maps   |
- * | 3 | parent->A | 'u'                           | maps written                             |
- * | 4 | A->parent | 'P', u32 pid                  | B forked (pid in the caller's pid ns)    |
- * | 5 | A->parent | 'E', u32 n, n bytes           | A failed with this message; A exits 1    |
+ * The protocol on the socket whose fd number is in $_TEKAPO_INITPIPE, this
+ * stage's bytes (rows 1-5) and B's messages, is one table at the top of
+ * libcontainer/sync.go, which also holds the parent's side of rows 1-5.
  *
  * Before 'U' an A run by a non-root user makes itself dumpable, so that its
  * /proc files (uid_map, gid_map, setgroups) are its owner's; it is
@@ -98,7 +91,9 @@ static int read_all(void *buf, size_t n)
 	return 0;
 }
 
-/* fail reports a one-line error (with errno's text when saved >= 0) and exits. */
+/* fail reports a one-line error and exits: the errno (saved, -1 for none)
+ * goes as a number, and the parent adds its text (sync.go row 5), as it
+ * does for every step of init. */
 static void fail(int saved, const char *fmt, ...)
 {
 	char msg[1024];
@@ -108,12 +103,12 @@ static void fail(int saved, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		n = 0;
-	if (saved >= 0 && (size_t)n < sizeof(msg))
-		n += snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", strerror(saved));
 	if ((size_t)n >= sizeof(msg))
 		n = sizeof(msg) - 1;
+	int32_t err = saved;
 	uint32_t len = (uint32_t)n;
 	write_all("E", 1);
+	write_all(&err, sizeof(err));
 	write_all(&len, sizeof(len));
 	write_all(msg, len);
 	_exit(1);
