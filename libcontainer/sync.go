@@ -134,19 +134,19 @@ func (m ptyMsg) fdOf() int       { return m.fd }
 
 // decoders: the table again, as code. fd is the fd that came, or -1.
 var decoders = map[syncType]func(payload []byte, fd int) (msg, error){
-	"config":      decode[configMsg],
-	"cgroup":      decode[cgroupMsg],
-	"cgroupDone":  decode[cgroupDoneMsg],
-	"hooks":       decode[hooksMsg],
-	"hooksDone":   decode[hooksDoneMsg],
+	"config":      decodeAs[configMsg],
+	"cgroup":      decodeAs[cgroupMsg],
+	"cgroupDone":  decodeAs[cgroupDoneMsg],
+	"hooks":       decodeAs[hooksMsg],
+	"hooksDone":   decodeAs[hooksDoneMsg],
 	"seccompFd":   func(_ []byte, fd int) (msg, error) { return seccompFdMsg{fd}, nil },
-	"seccompDone": decode[seccompDoneMsg],
+	"seccompDone": decodeAs[seccompDoneMsg],
 	"pty":         func(_ []byte, fd int) (msg, error) { return ptyMsg{fd}, nil },
-	"ready":       decode[readyMsg],
-	"error":       decode[errorMsg],
+	"ready":       decodeAs[readyMsg],
+	"error":       decodeAs[errorMsg],
 }
 
-func decode[T msg](payload []byte, _ int) (msg, error) {
+func decodeAs[T msg](payload []byte, _ int) (msg, error) {
 	var m T
 	if len(payload) > 0 {
 		if err := json.Unmarshal(payload, &m); err != nil {
