@@ -278,8 +278,7 @@ func drive(p *proc, ic *initConfig, mgr cgroups.Manager, hooks *configs.Hooks, r
 		var reply toInit
 		switch m := m.(type) {
 		case ptyMsg:
-			p.pty = os.NewFile(uintptr(m.fd), "pty-master")
-			clearONLCR(m.fd) // parity: before the process can write (tty_onlcr_linux.go)
+			p.pty = os.NewFile(uintptr(m.fd), "pty-master") // ONLCR cleared by init (console_linux.go)
 			continue
 		case seccompFdMsg:
 			err := forwardSeccompFd(ic.Seccomp, ic.HookState, m.fd)
