@@ -27,7 +27,7 @@ func chrootWithoutMountNS(sock initSock, ic *initConfig) error {
 	if err := writeSysctls(cfg.Sysctl); err != nil { // the host's /proc: before the chroot
 		return err
 	}
-	if err := unix.Chroot("."); err != nil {
+	if err := sys.Chroot("."); err != nil {
 		return fmt.Errorf("chroot %s: %w", cfg.Rootfs, err)
 	}
 	return unix.Chdir("/")
