@@ -268,3 +268,55 @@ func (f *fakeSys) Fstype(file *os.File) (int64, error) {
 	}
 	return kernel{}.Fstype(file)
 }
+
+// The last steps before exec, written down by name.
+
+func (f *fakeSys) CloseRange(first, _ uint, flags uint) error {
+	f.record("", "close_range %d.. cloexec=%v", first, flags&unix.CLOSE_RANGE_CLOEXEC != 0)
+	return nil
+}
+
+func (f *fakeSys) Prctl(option int, arg2, _, _, _ uintptr) error {
+	switch {
+	case option == unix.PR_SET_NO_NEW_PRIVS:
+		f.record("", "no_new_privs")
+	case option == unix.PR_CAPBSET_DROP:
+		f.record("", "capbset_drop %d", arg2)
+	case option == unix.PR_SET_KEEPCAPS:
+		f.record("", "keepcaps %d", arg2)
+	case option == unix.PR_CAP_AMBIENT && arg2 == unix.PR_CAP_AMBIENT_CLEAR_ALL:
+		f.record("", "ambient clear")
+	case option == unix.PR_CAP_AMBIENT:
+		f.record("", "ambient raise")
+	default:
+		f.record("", "prctl %d %d", option, arg2)
+	}
+	return nil
+}
+
+func (f *fakeSys) Capset(_ *unix.CapUserHeader, data *unix.CapUserData) error {
+	f.record("", "capset effective=%#x permitted=%#x inheritable=%#x", data.Effective, data.Permitted, data.Inheritable)
+	return nil
+}
+
+func (f *fakeSys) Setgroups(gids []int) error {
+	f.record("", "setgroups %v", gids)
+	return nil
+}
+
+func (f *fakeSys) Setresgid(rgid, _, _ int) error {
+	f.record("", "setresgid %d", rgid)
+	return nil
+}
+
+func (f *fakeSys) Setresuid(ruid, _, _ int) error {
+	f.record("", "setresuid %d", ruid)
+	return nil
+}
+
+func (f *fakeSys) SetgroupsDenied() bool { return false }
+
+func (f *fakeSys) SeccompLoad(*seccompProgram) (int, error) {
+	f.record("", "seccomp load")
+	return -1, nil
+}

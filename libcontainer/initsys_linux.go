@@ -5,10 +5,13 @@ package libcontainer
 // move_mount, mount_setattr, the fsopen family, pivot_root, chroot) or
 // makes its device nodes goes through sys, and so do the three checks
 // that a mount landed where it was made (its mount id, whether it is a
-// mount's root, its filesystem). The kernel is the only implementation
+// mount's root, its filesystem), and the last steps before exec: fds
+// closed, no_new_privs and the capability sets (prctl, capset), the ids,
+// the seccomp filter. The kernel is the only implementation
 // init runs; the unit tests swap in a recorder (initsys_fake_linux_test.go)
 // that writes down each call, so the order of the rootfs sequence is
-// tested as an ordinary user, with the in-root resolution (inroot_linux.go)
+// (rootfs_plan_linux_test.go) and of the credentials and seccomp
+// (finalize_plan_linux_test.go) are tested as an ordinary user, with the in-root resolution (inroot_linux.go)
 // running for real against a tree in a temporary directory.
 //
 // Resolution is not behind the seam: openat2(RESOLVE_IN_ROOT) and the
@@ -17,8 +20,11 @@ package libcontainer
 
 import (
 	"os"
+	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tekapo/tekapo/libcontainer/seccomp"
 )
 
 type initSys interface {
@@ -39,6 +45,18 @@ type initSys interface {
 	MountID(f *os.File) (uint64, error)
 	IsMountRoot(f *os.File) bool
 	Fstype(f *os.File) (int64, error)
+
+	CloseRange(first, last uint, flags uint) error
+	Prctl(option int, arg2, arg3, arg4, arg5 uintptr) error
+	Capset(hdr *unix.CapUserHeader, data *unix.CapUserData) error
+	Setgroups(gids []int) error
+	Setresgid(rgid, egid, sgid int) error
+	Setresuid(ruid, euid, suid int) error
+	// SetgroupsDenied: /proc/self/setgroups says "deny" (read through
+	// init's procfs handle).
+	SetgroupsDenied() bool
+	// SeccompLoad loads the filter; a notify listener's fd, or -1.
+	SeccompLoad(p *seccompProgram) (int, error)
 }
 
 // sys is what init calls; only tests replace it.
@@ -75,6 +93,24 @@ func (kernel) Mknodat(dirfd int, path string, mode uint32, dev int) error {
 }
 func (kernel) Fchownat(dirfd int, path string, uid, gid, flags int) error {
 	return unix.Fchownat(dirfd, path, uid, gid, flags)
+}
+
+func (kernel) CloseRange(first, last uint, flags uint) error {
+	return unix.CloseRange(first, last, flags)
+}
+func (kernel) Prctl(option int, arg2, arg3, arg4, arg5 uintptr) error {
+	return unix.Prctl(option, arg2, arg3, arg4, arg5)
+}
+func (kernel) Capset(hdr *unix.CapUserHeader, data *unix.CapUserData) error {
+	return unix.Capset(hdr, data)
+}
+func (kernel) Setgroups(gids []int) error                 { return unix.Setgroups(gids) }
+func (kernel) Setresgid(rgid, egid, sgid int) error       { return unix.Setresgid(rgid, egid, sgid) }
+func (kernel) Setresuid(ruid, euid, suid int) error       { return unix.Setresuid(ruid, euid, suid) }
+func (kernel) SeccompLoad(p *seccompProgram) (int, error) { return seccomp.Load(p) }
+func (kernel) SetgroupsDenied() bool {
+	b, err := initProc.ReadSelf("setgroups")
+	return err == nil && strings.TrimSpace(string(b)) == "deny"
 }
 
 func (kernel) MountID(f *os.File) (uint64, error) {

@@ -23,7 +23,7 @@ func compileSeccomp(s *specs.LinuxSeccomp) (*seccompProgram, error) {
 // loadSeccomp loads init's filter; a notify listener fd goes to the
 // parent, which hands it to the agent at listenerPath (sync.go rows 11-12).
 func loadSeccomp(sock initSock, p *seccompProgram) error {
-	fd, err := seccomp.Load(p)
+	fd, err := sys.SeccompLoad(p)
 	if err != nil {
 		return err
 	}
