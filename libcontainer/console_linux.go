@@ -120,7 +120,7 @@ func sendMaster(sock initSock, consoleFd, master int) error {
 	if consoleFd < 0 {
 		// The parent proxies this pty: ONLCR goes before it is sent, as
 		// nothing waits for the parent to clear it before the process
-		// writes (row 13 has no reply; under load "\r\r\n" came out).
+		// writes (row 15 has no reply; under load "\r\r\n" came out).
 		clearONLCR(master)
 		return sock.send(ptyMsg{fd: master})
 	}

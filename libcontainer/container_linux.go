@@ -209,6 +209,7 @@ func startInit(o *CreateOpts, dir *stateDir, mgr cgroups.Manager, rec *recorder)
 		return nil, err
 	}
 	defer closeAll(mfds)
+	ic.LateIdmap = lateIdmaps(cfg)
 	binds, err := unreachableBinds(cfg, mfds) // parity: bind_userns_linux.go
 	if err != nil {
 		return nil, err
@@ -280,6 +281,13 @@ func drive(p *proc, ic *initConfig, mgr cgroups.Manager, hooks *configs.Hooks, r
 		case ptyMsg:
 			p.pty = os.NewFile(uintptr(m.fd), "pty-master") // ONLCR cleared by init (console_linux.go)
 			continue
+		case idmapSourceMsg:
+			err := idmapLate(ic.Config, ic.LateIdmap, m.Index, m.fd)
+			unix.Close(m.fd)
+			if err != nil {
+				return err
+			}
+			reply = idmapDoneMsg{}
 		case seccompFdMsg:
 			err := forwardSeccompFd(ic.Seccomp, ic.HookState, m.fd)
 			unix.Close(m.fd)

@@ -230,7 +230,7 @@ func writeSysctls(s map[string]string) error {
 }
 
 // runHooksInParent asks the parent to run the prestart and createRuntime
-// hooks (sync.go rows 9-10). Without any, there is no round trip.
+// hooks (sync.go rows 11-12). Without any, there is no round trip.
 func runHooksInParent(sock initSock, h *configs.Hooks) error {
 	if len(h.Prestart) == 0 && len(h.CreateRuntime) == 0 {
 		return nil

@@ -41,6 +41,9 @@ type initConfig struct {
 	InUserNS bool `json:"in_userns,omitempty"`
 	// MountFds: index in Config.Mounts → fd of its idmapped mount.
 	MountFds map[int]int `json:"mount_fds,omitempty"`
+	// LateIdmap: indexes in Config.Mounts of the idmapped mounts whose
+	// source init clones (inside an earlier mount: idmap_late_linux.go).
+	LateIdmap []int `json:"late_idmap,omitempty"`
 	// HookState is given to createContainer and startContainer hooks.
 	HookState *specs.State `json:"hook_state,omitempty"`
 	// Overlay: the root is an overlay with these dirs (overlay_linux.go).
@@ -53,7 +56,7 @@ type proc struct {
 	sock parentSock
 	mode string   // initConfig.Mode: "init" or "exec"
 	pid  int      // B's pid
-	pty  *os.File // the terminal master init sent (sync.go row 13)
+	pty  *os.File // the terminal master init sent (sync.go row 15)
 	log  *initLog // init's --debug log, nil without
 	t    *stepTimer
 }

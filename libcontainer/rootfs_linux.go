@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
@@ -41,7 +42,7 @@ func setupRootfs(sock initSock, ic *initConfig, console func() error) error {
 		return err
 	}
 	defer root.Close()
-	devRO, err := mountAll(root, ic)
+	devRO, err := mountAll(sock, root, ic)
 	if err != nil {
 		return err
 	}
@@ -95,7 +96,7 @@ func setupRootfs(sock initSock, ic *initConfig, console func() error) error {
 // mountAll makes the config's mounts in order, then /dev's devices and
 // links, inside root (rootfs_plan_linux_test.go tests the sequence).
 // devRO: /dev was asked read-only, and is made so once it is filled.
-func mountAll(root *os.File, ic *initConfig) (devRO bool, err error) {
+func mountAll(sock initSock, root *os.File, ic *initConfig) (devRO bool, err error) {
 	cfg := ic.Config
 	for i, m := range cfg.Mounts {
 		if filepath.Clean(m.Destination) == "/dev" && !m.IsBind() && m.Flags&unix.MS_RDONLY != 0 {
@@ -106,6 +107,14 @@ func mountAll(root *os.File, ic *initConfig) (devRO bool, err error) {
 			m, devRO = &rw, true
 		}
 		if fd, ok := ic.MountFds[i]; ok {
+			if err := attachMount(root, m, fd); err != nil {
+				return false, err
+			}
+		} else if slices.Contains(ic.LateIdmap, i) {
+			fd, err := cloneLateIdmap(sock, root, cfg, i)
+			if err != nil {
+				return false, err
+			}
 			if err := attachMount(root, m, fd); err != nil {
 				return false, err
 			}

@@ -73,7 +73,7 @@ func TestRootfsMountPlan(t *testing.T) {
 	fake := useFakeSys(t, rootDir)
 	fake.alias(hostDir, "<hostdir>")
 	fake.alias(hostFile, "<hostfile>")
-	devRO, err := mountAll(root, ic)
+	devRO, err := mountAll(initSock{}, root, ic)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestRootfsMountPlanUserNS(t *testing.T) {
 	spec.Linux.Devices = nil // the default ones
 	ic, root, rootDir := planConfig(t, spec, true)
 	fake := useFakeSys(t, rootDir)
-	if _, err := mountAll(root, ic); err != nil {
+	if _, err := mountAll(initSock{}, root, ic); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{`mount devpts on /dev/pts type "devpts" [nosuid,noexec] "newinstance,ptmxmode=0666,mode=0620"`}
@@ -149,7 +149,7 @@ func TestRootfsMountPlanReadonlyDev(t *testing.T) {
 	ic, root, rootDir := planConfig(t, spec, false)
 	ic.Config.Devices = nil
 	fake := useFakeSys(t, rootDir)
-	devRO, err := mountAll(root, ic)
+	devRO, err := mountAll(initSock{}, root, ic)
 	if err != nil || !devRO {
 		t.Fatalf("devRO %v, %v", devRO, err)
 	}

@@ -21,7 +21,7 @@ func compileSeccomp(s *specs.LinuxSeccomp) (*seccompProgram, error) {
 }
 
 // loadSeccomp loads init's filter; a notify listener fd goes to the
-// parent, which hands it to the agent at listenerPath (sync.go rows 11-12).
+// parent, which hands it to the agent at listenerPath (sync.go rows 13-14).
 func loadSeccomp(sock initSock, p *seccompProgram) error {
 	fd, err := sys.SeccompLoad(p)
 	if err != nil {

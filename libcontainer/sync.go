@@ -16,7 +16,7 @@ package libcontainer
 // | 5  | A→parent    | 'E', i32 errno, | text              | A failed (errno -1: none); A exits 1       |
 // |    |             | u32 n, n bytes  |                   |                                            |
 //
-// Rows 6-14 are B's (init, Go): frames of a u32 length and a JSON
+// Rows 6-16 are B's (init, Go): frames of a u32 length and a JSON
 // {"type", "payload"}; an fd may ride along as SCM_RIGHTS. Each row is
 // one Go type below (one payload type per step, toInit or toParent by
 // direction): a step cannot be sent with another's payload, nor the
@@ -27,15 +27,19 @@ package libcontainer
 // | 6  | parent→init | configMsg       | initConfig        | what to do                                 |
 // | 7  | init→parent | cgroupMsg       | -                 | config read, heavy start-up done: join me  |
 // | 8  | parent→init | cgroupDoneMsg   | -                 | init is in the container's cgroups         |
-// | 9  | init→parent | hooksMsg        | -                 | mounts done, before pivot_root: run        |
+// | 9  | init→parent | idmapSourceMsg  | mount index, fd   | while mounting, for each mount in          |
+// |    |             |                 |                   | LateIdmap: its source, cloned inside the   |
+// |    |             |                 |                   | root: idmap it (idmap_late_linux.go)       |
+// | 10 | parent→init | idmapDoneMsg    | -                 | idmapped; init attaches it                 |
+// | 11 | init→parent | hooksMsg        | -                 | mounts done, before pivot_root: run        |
 // |    |             |                 |                   | prestart and createRuntime hooks (only     |
-// |    |             |                 |                   | when the config has some: else no 9-10)    |
-// | 10 | parent→init | hooksDoneMsg    | -                 |                                            |
-// | 11 | init→parent | seccompFdMsg    | fd                | notify listener fd to forward to the agent |
-// | 12 | parent→init | seccompDoneMsg  | -                 |                                            |
-// | 13 | init→parent | ptyMsg          | fd                | terminal master (run/exec without a        |
+// |    |             |                 |                   | when the config has some: else no 11-12)   |
+// | 12 | parent→init | hooksDoneMsg    | -                 |                                            |
+// | 13 | init→parent | seccompFdMsg    | fd                | notify listener fd to forward to the agent |
+// | 14 | parent→init | seccompDoneMsg  | -                 |                                            |
+// | 15 | init→parent | ptyMsg          | fd                | terminal master (run/exec without a        |
 // |    |             |                 |                   | socket); no reply                          |
-// | 14 | init→parent | readyMsg        | -                 | set up; create: waiting for start; else    |
+// | 16 | init→parent | readyMsg        | -                 | set up; create: waiting for start; else    |
 // |    |             |                 |                   | exec (run/exec: the parent waits for the   |
 // |    |             |                 |                   | socket to close at execve, or for an error |
 // |    |             |                 |                   | frame; with create, start does so on the   |
@@ -83,10 +87,11 @@ type toParent interface {
 }
 
 // carriesFd is a message whose fd rides as SCM_RIGHTS: send needs one,
-// recv refuses the frame without it.
+// recv refuses the frame without it (and gives it to withFd).
 type carriesFd interface {
 	msg
 	fdOf() int
+	withFd(fd int) msg
 }
 
 type (
@@ -95,6 +100,11 @@ type (
 	}
 	cgroupMsg      struct{}
 	cgroupDoneMsg  struct{}
+	idmapSourceMsg struct {
+		Index int `json:"index"` // in Config.Mounts
+		fd    int
+	}
+	idmapDoneMsg   struct{}
 	hooksMsg       struct{}
 	hooksDoneMsg   struct{}
 	seccompFdMsg   struct{ fd int }
@@ -109,6 +119,8 @@ type (
 func (configMsg) kind() syncType      { return "config" }
 func (cgroupMsg) kind() syncType      { return "cgroup" }
 func (cgroupDoneMsg) kind() syncType  { return "cgroupDone" }
+func (idmapSourceMsg) kind() syncType { return "idmapSource" }
+func (idmapDoneMsg) kind() syncType   { return "idmapDone" }
 func (hooksMsg) kind() syncType       { return "hooks" }
 func (hooksDoneMsg) kind() syncType   { return "hooksDone" }
 func (seccompFdMsg) kind() syncType   { return "seccompFd" }
@@ -119,39 +131,51 @@ func (errorMsg) kind() syncType       { return "error" }
 
 func (configMsg) toInit()      {}
 func (cgroupDoneMsg) toInit()  {}
+func (idmapDoneMsg) toInit()   {}
 func (hooksDoneMsg) toInit()   {}
 func (seccompDoneMsg) toInit() {}
 
-func (cgroupMsg) toParent()    {}
-func (hooksMsg) toParent()     {}
-func (seccompFdMsg) toParent() {}
-func (ptyMsg) toParent()       {}
-func (readyMsg) toParent()     {}
-func (errorMsg) toParent()     {}
+func (cgroupMsg) toParent()      {}
+func (idmapSourceMsg) toParent() {}
+func (hooksMsg) toParent()       {}
+func (seccompFdMsg) toParent()   {}
+func (ptyMsg) toParent()         {}
+func (readyMsg) toParent()       {}
+func (errorMsg) toParent()       {}
 
-func (m seccompFdMsg) fdOf() int { return m.fd }
-func (m ptyMsg) fdOf() int       { return m.fd }
+func (m seccompFdMsg) fdOf() int   { return m.fd }
+func (m ptyMsg) fdOf() int         { return m.fd }
+func (m idmapSourceMsg) fdOf() int { return m.fd }
+
+func (m seccompFdMsg) withFd(fd int) msg   { m.fd = fd; return m }
+func (m ptyMsg) withFd(fd int) msg         { m.fd = fd; return m }
+func (m idmapSourceMsg) withFd(fd int) msg { m.fd = fd; return m }
 
 // decoders: the table again, as code. fd is the fd that came, or -1.
 var decoders = map[syncType]func(payload []byte, fd int) (msg, error){
 	"config":      decodeAs[configMsg],
 	"cgroup":      decodeAs[cgroupMsg],
 	"cgroupDone":  decodeAs[cgroupDoneMsg],
+	"idmapSource": decodeAs[idmapSourceMsg],
+	"idmapDone":   decodeAs[idmapDoneMsg],
 	"hooks":       decodeAs[hooksMsg],
 	"hooksDone":   decodeAs[hooksDoneMsg],
-	"seccompFd":   func(_ []byte, fd int) (msg, error) { return seccompFdMsg{fd}, nil },
+	"seccompFd":   decodeAs[seccompFdMsg],
 	"seccompDone": decodeAs[seccompDoneMsg],
-	"pty":         func(_ []byte, fd int) (msg, error) { return ptyMsg{fd}, nil },
+	"pty":         decodeAs[ptyMsg],
 	"ready":       decodeAs[readyMsg],
 	"error":       decodeAs[errorMsg],
 }
 
-func decodeAs[T msg](payload []byte, _ int) (msg, error) {
+func decodeAs[T msg](payload []byte, fd int) (msg, error) {
 	var m T
 	if len(payload) > 0 {
 		if err := json.Unmarshal(payload, &m); err != nil {
 			return nil, err
 		}
+	}
+	if f, ok := any(m).(carriesFd); ok {
+		return f.withFd(fd), nil
 	}
 	return m, nil
 }
@@ -219,7 +243,8 @@ func (s syncSock) send(m msg) error {
 			return fmt.Errorf("send %s: no fd", m.kind())
 		}
 		oob = unix.UnixRights(f.fdOf())
-	} else if b, err := json.Marshal(m); err != nil {
+	}
+	if b, err := json.Marshal(m); err != nil {
 		return err
 	} else if string(b) != "{}" {
 		fr.Payload = b

@@ -10,7 +10,7 @@ import (
 	"github.com/tekapo/tekapo/libcontainer/configs"
 )
 
-// Rows 9-10 of sync.go: init asks the parent to run prestart and
+// Rows 11-12 of sync.go: init asks the parent to run prestart and
 // createRuntime hooks only when the config has some.
 func TestHooksRoundTripOnlyWithHooks(t *testing.T) {
 	for _, tc := range []struct {

@@ -87,6 +87,14 @@ func TestSyncRoundTrip(t *testing.T) {
 		t.Fatalf("pty: %v %#v", err, got)
 	}
 	unix.Close(pty.fd)
+	// A payload and an fd together (rows 9-10).
+	go child.send(idmapSourceMsg{Index: 3, fd: int(os.Stdin.Fd())}) //nolint:errcheck
+	got, err = parent.recv()
+	src, ok := got.(idmapSourceMsg)
+	if err != nil || !ok || src.Index != 3 || src.fd < 0 {
+		t.Fatalf("idmapSource: %v %#v", err, got)
+	}
+	unix.Close(src.fd)
 	// The wrong message for the step is an error that names both.
 	go parent.send(hooksDoneMsg{}) //nolint:errcheck
 	if _, err := expect[cgroupDoneMsg](child); err == nil || !strings.Contains(err.Error(), `got "hooksDone", want "cgroupDone"`) {
