@@ -16,7 +16,7 @@ const ptyMasterName = "/dev/ptmx"
 // setupTerminal gives the process a terminal when process.terminal is
 // set: a pty from the container's own devpts (init and exec run after the
 // container's /dev is in place), whose master goes to the console socket
-// or, without one, to the parent (message 8 of sync.go), and whose slave
+// or, without one, to the parent (sync.go row 15), and whose slave
 // becomes the controlling terminal and stdio. With mountConsole (a new
 // container's init) the slave is also bind-mounted on /dev/console.
 func setupTerminal(sock initSock, ic *initConfig, mountConsole bool) error {
@@ -118,10 +118,7 @@ func ptyPeer(master int) (int, error) {
 // message: the name as payload, the fd as SCM_RIGHTS), or to the parent.
 func sendMaster(sock initSock, consoleFd, master int) error {
 	if consoleFd < 0 {
-		// The parent proxies this pty: ONLCR goes before it is sent, as
-		// nothing waits for the parent to clear it before the process
-		// writes (row 15 has no reply; under load "\r\r\n" came out).
-		clearONLCR(master)
+		clearONLCR(master) // tekapo proxies it: as runc's (tty_onlcr_linux.go)
 		return sock.send(ptyMsg{fd: master})
 	}
 	defer unix.Close(consoleFd)
