@@ -97,7 +97,7 @@ func (f *fakeSys) target(p string) string {
 	return p
 }
 
-var msNames = []struct {
+var fakeMsNames = []struct {
 	flag int
 	name string
 }{
@@ -108,19 +108,19 @@ var msNames = []struct {
 	{unix.MS_STRICTATIME, "strictatime"},
 }
 
-var attrNames = []struct {
+var fakeAttrNames = []struct {
 	flag uint64
 	name string
 }{
 	{unix.MOUNT_ATTR_RDONLY, "ro"}, {unix.MOUNT_ATTR_NOSUID, "nosuid"}, {unix.MOUNT_ATTR_NODEV, "nodev"},
 	{unix.MOUNT_ATTR_NOEXEC, "noexec"}, {unix.MOUNT_ATTR_NOATIME, "noatime"},
 	{unix.MOUNT_ATTR_STRICTATIME, "strictatime"}, {unix.MOUNT_ATTR_NODIRATIME, "nodiratime"},
-	{unix.MOUNT_ATTR_IDMAP, "idmap"},
+	{unix.MOUNT_ATTR_IDMAP, "idmap"}, {unix.MOUNT_ATTR_NOSYMFOLLOW, "nosymfollow"},
 }
 
 func msString(flags int) string {
 	var out []string
-	for _, n := range msNames {
+	for _, n := range fakeMsNames {
 		if flags&n.flag != 0 {
 			out = append(out, n.name)
 			flags &^= n.flag
@@ -134,7 +134,7 @@ func msString(flags int) string {
 
 func attrString(a uint64) string {
 	var out []string
-	for _, n := range attrNames {
+	for _, n := range fakeAttrNames {
 		if a&n.flag != 0 {
 			out = append(out, n.name)
 			a &^= n.flag

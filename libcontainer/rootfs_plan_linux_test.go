@@ -94,14 +94,15 @@ func TestRootfsMountPlan(t *testing.T) {
 		`mount tmpfs on /sys/fs/cgroup type "tmpfs" [nosuid,nodev,noexec,relatime] "mode=755"`,
 		`mount  on /sys/fs/cgroup type "" [ro,nosuid,nodev,noexec,remount,bind,relatime] ""`,
 		// rbind,ro: a recursive clone, "ro" on its top mount only (that
-		// is "rro"), attached, then its propagation.
+		// is "rro"), attached, then its propagation. A bind with flags
+		// gets exactly those: the source's others are cleared (as runc).
 		`open_tree <hostdir> recursive`,
-		`mount_setattr clone(<hostdir>) set=ro clr=`,
+		`mount_setattr clone(<hostdir>) set=ro clr=nosuid,nodev,noexec,nosymfollow`,
 		`move_mount clone(<hostdir>) to /data`,
 		`mount  on /data type "" [rec,private] ""`,
 		// A file bind: the target is a file made for it.
 		`open_tree <hostfile>`,
-		`mount_setattr clone(<hostfile>) set=nosuid clr=`,
+		`mount_setattr clone(<hostfile>) set=nosuid clr=ro,nodev,noexec,nosymfollow`,
 		`move_mount clone(<hostfile>) to /etc/hostname`,
 		// /dev is a tmpfs: its nodes are made, owned by the config's ids.
 		"mknod /dev/null c 1:3 0666", "chown /dev/null 0:0",
