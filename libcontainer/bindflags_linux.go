@@ -40,7 +40,7 @@ func mountAttrs(flags, cleared int) (set, clr uint64) {
 // setTopAttr sets attributes on the top mount of tree.
 func setTopAttr(tree *os.File, set, clr uint64) error {
 	attr := unix.MountAttr{Attr_set: set, Attr_clr: clr}
-	if err := unix.MountSetattr(int(tree.Fd()), "", unix.AT_EMPTY_PATH, &attr); err != nil {
+	if err := sys.MountSetattr(int(tree.Fd()), "", unix.AT_EMPTY_PATH, &attr); err != nil {
 		return fmt.Errorf("set mount flags: %w", err)
 	}
 	return nil
@@ -79,7 +79,7 @@ func bindFlagAttrs(flags, cleared int) (set, clr, explicit uint64) {
 // options explicitly cleared one of them, and the rest is applied.
 func setBindAttr(tree *os.File, set, clr, explicit uint64) error {
 	attr := unix.MountAttr{Attr_set: set, Attr_clr: clr}
-	err := unix.MountSetattr(int(tree.Fd()), "", unix.AT_EMPTY_PATH, &attr)
+	err := sys.MountSetattr(int(tree.Fd()), "", unix.AT_EMPTY_PATH, &attr)
 	if errors.Is(err, unix.EPERM) {
 		var st unix.Statfs_t
 		if unix.Fstatfs(int(tree.Fd()), &st) == nil {
@@ -88,7 +88,7 @@ func setBindAttr(tree *os.File, set, clr, explicit uint64) error {
 				return fmt.Errorf("set mount flags: cannot clear the source's locked %s: %w", attrNames(locked), err)
 			}
 			attr.Attr_clr &^= have
-			err = unix.MountSetattr(int(tree.Fd()), "", unix.AT_EMPTY_PATH, &attr)
+			err = sys.MountSetattr(int(tree.Fd()), "", unix.AT_EMPTY_PATH, &attr)
 		}
 	}
 	if err != nil {

@@ -20,7 +20,7 @@ import (
 // rootfs bind, config mounts in order, /dev, hooks, pivot_root, masked
 // and read-only paths, the terminal, read-only root. Every path inside the rootfs is
 // resolved in it to an fd first (inroot_linux.go).
-func setupRootfs(sock syncSock, ic *initConfig, console func() error) error {
+func setupRootfs(sock initSock, ic *initConfig, console func() error) error {
 	cfg := ic.Config
 	if err := prepareRootPropagation(cfg, ic.Overlay); err != nil {
 		return err
@@ -29,7 +29,7 @@ func setupRootfs(sock syncSock, ic *initConfig, console func() error) error {
 		if err := mountRootOverlay(cfg, ic.Overlay, ic.InUserNS); err != nil {
 			return err
 		}
-	} else if err := unix.Mount(cfg.Rootfs, cfg.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+	} else if err := sys.Mount(cfg.Rootfs, cfg.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind rootfs %s: %w", cfg.Rootfs, err)
 	}
 	// Warm pathrs-lite's procfs handle while the runtime's own /proc is
@@ -42,35 +42,9 @@ func setupRootfs(sock syncSock, ic *initConfig, console func() error) error {
 		return err
 	}
 	defer root.Close()
-	devRO := false
-	for i, m := range cfg.Mounts {
-		if filepath.Clean(m.Destination) == "/dev" && !m.IsBind() && m.Flags&unix.MS_RDONLY != 0 {
-			// A read-only /dev is made writable, filled, then made
-			// read-only (below), as runc does.
-			rw := *m
-			rw.Flags &^= unix.MS_RDONLY
-			m, devRO = &rw, true
-		}
-		if fd, ok := ic.MountFds[i]; ok {
-			if err := attachMount(root, m, fd); err != nil {
-				return err
-			}
-		} else if slices.Contains(ic.LateIdmap, i) {
-			fd, err := cloneLateIdmap(sock, root, cfg, i)
-			if err != nil {
-				return err
-			}
-			if err := attachMount(root, m, fd); err != nil {
-				return err
-			}
-		} else if err := mountInRoot(root, m, ic); err != nil {
-			return err
-		}
-	}
-	if needsDev(cfg) {
-		if err := setupDev(root, cfg, ic.InUserNS); err != nil {
-			return err
-		}
+	devRO, err := mountAll(sock, root, ic)
+	if err != nil {
+		return err
 	}
 	if err := runHooksInParent(sock, &cfg.Hooks); err != nil {
 		return err
@@ -112,11 +86,48 @@ func setupRootfs(sock syncSock, ic *initConfig, console func() error) error {
 	// Make the container's "/" propagate as the config asked, now that
 	// it is the root (pivot_root needed it private to the old root).
 	if cfg.RootPropagation != 0 {
-		if err := unix.Mount("", "/", "", uintptr(cfg.RootPropagation), ""); err != nil {
+		if err := sys.Mount("", "/", "", uintptr(cfg.RootPropagation), ""); err != nil {
 			return fmt.Errorf("set rootfs propagation: %w", err)
 		}
 	}
 	return nil
+}
+
+// mountAll makes the config's mounts in order, then /dev's devices and
+// links, inside root (rootfs_plan_linux_test.go tests the sequence).
+// devRO: /dev was asked read-only, and is made so once it is filled.
+func mountAll(sock initSock, root *os.File, ic *initConfig) (devRO bool, err error) {
+	cfg := ic.Config
+	for i, m := range cfg.Mounts {
+		if filepath.Clean(m.Destination) == "/dev" && !m.IsBind() && m.Flags&unix.MS_RDONLY != 0 {
+			// A read-only /dev is made writable, filled, then made
+			// read-only (setupRootfs), as runc does.
+			rw := *m
+			rw.Flags &^= unix.MS_RDONLY
+			m, devRO = &rw, true
+		}
+		if fd, ok := ic.MountFds[i]; ok {
+			if err := attachMount(root, m, fd); err != nil {
+				return false, err
+			}
+		} else if slices.Contains(ic.LateIdmap, i) {
+			fd, err := cloneLateIdmap(sock, root, cfg, i)
+			if err != nil {
+				return false, err
+			}
+			if err := attachMount(root, m, fd); err != nil {
+				return false, err
+			}
+		} else if err := mountInRoot(root, m, ic); err != nil {
+			return false, err
+		}
+	}
+	if needsDev(cfg) {
+		if err := setupDev(root, cfg, ic.InUserNS); err != nil {
+			return false, err
+		}
+	}
+	return devRO, nil
 }
 
 // mountTarget is where a mount goes, resolved inside the root: the file or
@@ -230,21 +241,9 @@ func (t *mountTarget) mounted(magic int64) (*os.File, error) {
 	return top, nil
 }
 
-func mountID(f *os.File) (uint64, error) {
-	var stx unix.Statx_t
-	if err := unix.Statx(int(f.Fd()), "", unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW, unix.STATX_MNT_ID, &stx); err != nil {
-		return 0, err
-	}
-	return stx.Mnt_id, nil
-}
+func mountID(f *os.File) (uint64, error) { return sys.MountID(f) }
 
-func isMountRoot(f *os.File) bool {
-	var stx unix.Statx_t
-	if err := unix.Statx(int(f.Fd()), "", unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW, 0, &stx); err != nil {
-		return false
-	}
-	return stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT != 0 && stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0
-}
+func isMountRoot(f *os.File) bool { return sys.IsMountRoot(f) }
 
 // fsMagic is the filesystem a mount of type device must turn out to be,
 // for the types the runtime relies on (0: not checked).
@@ -345,7 +344,7 @@ func bindOne(m *configs.Mount, src *os.File, t *mountTarget) error {
 // parent to finish it.
 func mountOne(m *configs.Mount, t *mountTarget) error {
 	flags := m.Flags &^ (unix.MS_SHARED | unix.MS_PRIVATE | unix.MS_SLAVE | unix.MS_UNBINDABLE)
-	if err := unix.Mount(m.Source, procFd(t.f), m.Device, uintptr(flags), m.Data); err != nil {
+	if err := sys.Mount(m.Source, procFd(t.f), m.Device, uintptr(flags), m.Data); err != nil {
 		return err
 	}
 	magic := fsMagic(m.Device)
@@ -372,7 +371,7 @@ func mountOne(m *configs.Mount, t *mountTarget) error {
 
 func setPropagation(m *configs.Mount, top *os.File) error {
 	for _, p := range m.PropagationFlags {
-		if err := unix.Mount("", procFd(top), "", uintptr(p), ""); err != nil {
+		if err := sys.Mount("", procFd(top), "", uintptr(p), ""); err != nil {
 			return fmt.Errorf("propagation: %w", err)
 		}
 	}
@@ -394,7 +393,7 @@ func remount(target string, flags, cleared int) error {
 	}
 	have := statfsToMs(st.Flags)
 	flags |= have & lockable &^ cleared
-	return unix.Mount("", target, "", uintptr(flags|unix.MS_BIND|unix.MS_REMOUNT), "")
+	return sys.Mount("", target, "", uintptr(flags|unix.MS_BIND|unix.MS_REMOUNT), "")
 }
 
 // mountCgroupV1 serves a mount of type "cgroup": a tmpfs holding, for each
@@ -412,7 +411,7 @@ func mountCgroupV1(root *os.File, m *configs.Mount, ic *initConfig) error {
 		// Pure v2: in a cgroup namespace a cgroup2 mount shows the
 		// container's subtree; without one, bind its directory.
 		if ic.NewCgroupNS {
-			err = unix.Mount("cgroup2", procFd(t.f), "cgroup2", uintptr(base|ro), "")
+			err = sys.Mount("cgroup2", procFd(t.f), "cgroup2", uintptr(base|ro), "")
 		} else {
 			err = bindOne(&configs.Mount{Flags: unix.MS_BIND | base | ro}, openHost(dir), t)
 		}
@@ -421,7 +420,7 @@ func mountCgroupV1(root *os.File, m *configs.Mount, ic *initConfig) error {
 		}
 		return nil
 	}
-	if err := unix.Mount("tmpfs", procFd(t.f), "tmpfs", uintptr(base), "mode=755"); err != nil {
+	if err := sys.Mount("tmpfs", procFd(t.f), "tmpfs", uintptr(base), "mode=755"); err != nil {
 		return fmt.Errorf("mount cgroup tmpfs on %s: %w", m.Destination, err)
 	}
 	for name, dir := range ic.CgroupPaths {
