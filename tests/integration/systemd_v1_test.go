@@ -15,6 +15,8 @@ package integration
 //	TestSystemdV1OOM            a memory hog in a foreground run exits 137
 //	TestSystemdV1PidsLimit      forks past TasksMax fail, pids.current stays at the limit
 //	TestSystemdV1Update         properties and files change, device rules and the freezer as they were
+//	TestSystemdV1UpdateDevices  a device rule systemd cannot say on v1 holds across an update (systemd
+//	                            rewrites devices.list when it applies properties; tekapo writes its rules back)
 //	TestSystemdV1PauseResume    freezer.state FROZEN/THAWED, paused/running; an update while paused stays paused
 
 import (
@@ -264,5 +266,31 @@ func TestSystemdV1PauseResume(t *testing.T) {
 	wantFile(t, dir, "freezer.state", "THAWED")
 	wantProps(t, unit, map[string]string{"ActiveState": "active"})
 	e.ok("delete", "--force", "sdv6")
+	v1Gone(t, unit, path)
+}
+
+func TestSystemdV1UpdateDevices(t *testing.T) {
+	e := sdEnvV1(t)
+	s, unit, path := sdSpecV1(e, "sdv7", "sleep", "1000")
+	// No /proc/devices name for major 3000: systemd's DeviceAllow cannot say "c 3000:*".
+	major := int64(3000)
+	resources(s).Devices = []specs.LinuxDeviceCgroup{{Allow: true, Type: "c", Major: &major, Access: "rwm"}}
+	e.write(s)
+	e.ok("--systemd-cgroup", "run", "-d", "sdv7")
+	list := filepath.Join(v1Dirs(t, path)["devices"], "devices.list")
+	before, _ := os.ReadFile(list)
+	if !strings.Contains(string(before), "c 3000:* rwm") || !strings.Contains(string(before), "c 1:3 rwm") {
+		t.Fatalf("devices.list after create:\n%s", before)
+	}
+	wantProps(t, unit, map[string]string{"DevicePolicy": "strict"})
+	e.ok("update", "--memory", "40m", "sdv7")
+	if after, _ := os.ReadFile(list); string(after) != string(before) {
+		t.Errorf("devices.list after update:\n%s\nwas\n%s", after, before)
+	}
+	// What tekapo guards against: systemd itself applying a property.
+	exec.Command("systemctl", "set-property", "--runtime", unit, "MemoryLimit=48M").Run() //nolint:errcheck
+	after, _ := os.ReadFile(list)
+	t.Logf("after systemctl set-property (systemd alone): c 3000:* still listed: %v", strings.Contains(string(after), "c 3000:* rwm"))
+	e.ok("delete", "--force", "sdv7")
 	v1Gone(t, unit, path)
 }
