@@ -42,7 +42,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	sddbus "github.com/coreos/go-systemd/v22/dbus"
@@ -69,28 +68,18 @@ type hier struct {
 	systemd   bool // systemd makes dir
 }
 
-// v1Hierarchies lists the unit's directory on each mounted hierarchy, by
-// mount point (co-mounted controllers are one hierarchy; it is systemd's
-// if any of its controllers is).
+// v1Hierarchies lists the unit's directory on each mounted hierarchy (the
+// cgroupfs manager's layout); a hierarchy is systemd's if any of its
+// controllers is.
 func (m *manager) v1Hierarchies() []hier {
-	byDir := map[string]*hier{}
-	for ctrl, dir := range m.fs.Paths() {
-		h := byDir[dir]
-		if h == nil {
-			root := strings.TrimSuffix(dir, m.path)
-			if root == dir || root == "" {
-				continue // not <mount>/<unit path>
-			}
-			h = &hier{root: root, dir: dir}
-			byDir[dir] = h
+	var out []hier
+	for _, h := range cgroups.Hierarchies(m.fs.Paths(), m.path) {
+		x := hier{root: h.Mount, dir: h.Dir}
+		for _, c := range h.Controllers {
+			x.systemd = x.systemd || systemdV1[c]
 		}
-		h.systemd = h.systemd || systemdV1[ctrl]
+		out = append(out, x)
 	}
-	out := make([]hier, 0, len(byDir))
-	for _, h := range byDir {
-		out = append(out, *h)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].dir < out[j].dir })
 	return out
 }
 
