@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
@@ -51,6 +52,14 @@ func setupRootfs(sock syncSock, ic *initConfig, console func() error) error {
 			m, devRO = &rw, true
 		}
 		if fd, ok := ic.MountFds[i]; ok {
+			if err := attachMount(root, m, fd); err != nil {
+				return err
+			}
+		} else if slices.Contains(ic.LateIdmap, i) {
+			fd, err := cloneLateIdmap(sock, root, cfg, i)
+			if err != nil {
+				return err
+			}
 			if err := attachMount(root, m, fd); err != nil {
 				return err
 			}
