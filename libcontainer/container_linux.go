@@ -280,8 +280,7 @@ func drive(p *proc, ic *initConfig, mgr cgroups.Manager, hooks *configs.Hooks, r
 		reply := syncType("")
 		switch m.Type {
 		case msgPty:
-			p.pty = os.NewFile(uintptr(fd), "pty-master")
-			clearONLCR(fd) // parity: before the process can write (tty_onlcr_linux.go)
+			p.pty = os.NewFile(uintptr(fd), "pty-master") // ONLCR cleared by init (tty_onlcr_linux.go)
 			continue
 		case msgIdmapSource:
 			err := idmapLate(ic.Config, ic.LateIdmap, m.Message, fd)
