@@ -40,6 +40,9 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	case s == Paused && !o.IgnorePaused:
 		return 0, fmt.Errorf("cannot exec in a paused container (use --ignore-paused to override)")
 	}
+	if err := checkSELinux(nil, o.Process); err != nil { // exec --process FILE
+		return 0, err
+	}
 	// From here on the state is read: let other commands in, above all
 	// resume, which an exec into a paused container (--ignore-paused)
 	// waits for.
