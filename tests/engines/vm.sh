@@ -9,18 +9,19 @@ set -uo pipefail
 bin=${1:?usage: vm.sh ENGINES_TEST_BINARY RUNTIME} rt=${2:?usage: vm.sh ENGINES_TEST_BINARY RUNTIME}
 ref=${ENGINES_REF_RUNTIME:-/usr/sbin/runc}
 export TEKAPO_REQUIRE=${TEKAPO_REQUIRE:-criu,apparmor}
-run() { # run RUNTIME: prints the result line, returns the test's status
-	local t0=$SECONDS rc=0 log
-	log=$(mktemp /tmp/engines-vm.XXXXXX)
-	"$bin" -test.v -test.count=1 -test.timeout 10m -test.run '^TestPodmanCheckpointAppArmor$' -runtime="$1" >"$log" 2>&1 || rc=$?
-	cat "$log"
-	echo "engines-vm: podman checkpoint/apparmor with $(basename "$1"): $( ((rc)) && echo FAIL || echo ok) in $((SECONDS - t0))s;" \
-		"$(grep -cE '^ +--- PASS' "$log") passed, $(grep -cE '^ +--- FAIL' "$log") failed, $(grep -cE '^ *--- SKIP' "$log") skipped"
-	rm -f "$log"
+log=$(mktemp /tmp/engines-vm.XXXXXX)
+trap 'rm -f "$log"' EXIT
+summary=()
+run() { # run RUNTIME: streams the test's output, returns its status
+	local t0=$SECONDS rc
+	"$bin" -test.v -test.count=1 -test.timeout 10m -test.run '^TestPodmanCheckpointAppArmor$' -runtime="$1" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	summary+=("engines-vm: podman checkpoint/apparmor with $(basename "$1"): $( ((rc)) && echo FAIL || echo ok) in $((SECONDS - t0))s; $(grep -cE '^ +--- PASS' "$log") passed, $(grep -cE '^ +--- FAIL' "$log") failed, $(grep -cE '^ *--- SKIP' "$log") skipped")
 	return "$rc"
 }
 run "$ref"; refrc=$?
 run "$rt"; rc=$?
+printf '%s\n' "${summary[@]}"
 if ((refrc && rc)); then
 	echo "engines-vm: both runtimes failed: look at the lane (podman, conmon, criu, the guest) first"
 elif ((refrc)); then
