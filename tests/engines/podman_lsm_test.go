@@ -196,7 +196,11 @@ func (c *cliEngine) expectContinues(t *testing.T, name string, ct *counterCt) {
 // expectStatus checks each container's status, in one podman call.
 func (c *cliEngine) expectStatus(t *testing.T, want map[string]string) {
 	t.Helper()
-	out := c.must(t, "ps", "-a", "--format", "{{.Names}} {{.State}}").stdout
+	args := []string{"inspect", "-f", "{{.Name}} {{.State.Status}}"}
+	for name := range want {
+		args = append(args, name)
+	}
+	out := c.must(t, args...).stdout
 	got := map[string]string{}
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 		if f := strings.Fields(l); len(f) == 2 {
@@ -205,7 +209,7 @@ func (c *cliEngine) expectStatus(t *testing.T, want map[string]string) {
 	}
 	for name, st := range want {
 		if got[name] != st {
-			t.Errorf("%s's status %q, want %q (podman ps -a: %q)", name, got[name], st, out)
+			t.Errorf("%s's status %q, want %q (podman inspect: %q)", name, got[name], st, out)
 		}
 	}
 }

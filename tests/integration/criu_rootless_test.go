@@ -27,6 +27,9 @@ func TestRootlessCheckpoint(t *testing.T) {
 	if r.code == 0 {
 		t.Fatal("a rootless checkpoint succeeded: CRIU ran without root?")
 	}
+	if !strings.Contains(r.stderr, "checkpoint failed, the container is still running") || !strings.Contains(r.stderr, "dump.log") {
+		t.Errorf("the error does not say the container still runs and where CRIU's log is: %q", r.stderr)
+	}
 	if st := u.ok("state", "rc"); !strings.Contains(st, `"running"`) {
 		t.Errorf("after the failed checkpoint the container is not running: %s", st)
 	}
