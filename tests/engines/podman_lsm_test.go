@@ -45,6 +45,7 @@ func TestPodmanCheckpointAppArmor(t *testing.T) {
 		}},
 		{"apparmor-profile", func(t *testing.T, c *cliEngine) { need(t, "apparmor", aaWhy); scAppArmor(t, c) }},
 	})
+	c.do(t, "rm", "-af", "-t", "0") // the counter's PID 1 (sh) ignores SIGTERM: no 10 s stop timeout
 	podmanNoLeftovers(t, c)
 }
 

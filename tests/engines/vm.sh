@@ -20,9 +20,7 @@ run() { # run RUNTIME: streams the test's output, returns its status
 	name=$(basename "$1")
 	"$bin" -test.v -test.count=1 -test.timeout 10m -test.run '^TestPodmanCheckpointAppArmor$' -runtime="$1" 2>&1 | tee "$log/$name"
 	rc=${PIPESTATUS[0]}
-	summary+=("engines-vm: podman checkpoint/apparmor with $name: $( ((rc)) && echo FAIL || echo ok) in $((SECONDS - t0))s;" \
-		"$(grep -cE '^ +--- PASS' "$log/$name") passed, $(grep -cE '^ +--- FAIL' "$log/$name") failed, $(grep -cE '^ *--- SKIP' "$log/$name") skipped;" \
-		"failed: $(grep -oE '^ +--- FAIL: [^ ]+' "$log/$name" | sed 's/.*\///' | tr '\n' ' ')")
+	summary+=("engines-vm: podman checkpoint/apparmor with $name: $( ((rc)) && echo FAIL || echo ok) in $((SECONDS - t0))s; $(grep -cE '^ +--- PASS' "$log/$name") passed, $(grep -cE '^ +--- FAIL' "$log/$name") failed, $(grep -cE '^ *--- SKIP' "$log/$name") skipped$( ((rc)) && echo "; failed: $(grep -oE '^ +--- FAIL: [^ ]+' "$log/$name" | sed 's/.*\///' | tr '\n' ' ')")")
 	return "$rc"
 }
 refrc=-1
