@@ -193,7 +193,7 @@ func startInit(o *CreateOpts, dir *stateDir, mgr cgroups.Manager, rec *recorder)
 	ov := rec.st.Overlay
 	ic := &initConfig{Mode: "init", ID: o.ID, Config: cfg, Process: cfg.Process, StartFd: -1, ConsoleFd: -1,
 		PreserveFds: o.PreserveFds, JoinCgroup: true, NewCgroupNS: cfg.HasNew(configs.NEWCGROUP),
-		CgroupPaths: cgroupMountPaths(mgr), InUserNS: hasUserNS(cfg), Overlay: ov}
+		CgroupPaths: cgroups.MountNames(mgr.Paths()), InUserNS: hasUserNS(cfg), Overlay: ov}
 	var extra []*os.File
 	if !o.Run {
 		sock, err := listenStart(dir)
@@ -365,22 +365,6 @@ func newBootstrap(cfg *configs.Config) *bootstrap {
 func hasUserNS(cfg *configs.Config) bool {
 	_, ok := cfg.Namespace(configs.NEWUSER)
 	return ok
-}
-
-// cgroupMountPaths names each hierarchy for a "cgroup" mount inside.
-func cgroupMountPaths(mgr cgroups.Manager) map[string]string {
-	out := map[string]string{}
-	for ctrl, dir := range mgr.Paths() {
-		name := ctrl
-		switch {
-		case ctrl == "":
-			name = "unified"
-		case len(ctrl) > 5 && ctrl[:5] == "name=":
-			name = ctrl[5:]
-		}
-		out[name] = dir
-	}
-	return out
 }
 
 func writePidFile(path string, pid int) error {

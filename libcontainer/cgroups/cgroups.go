@@ -37,6 +37,8 @@
 package cgroups
 
 import (
+	"strings"
+
 	"github.com/tekapo/tekapo/libcontainer/configs"
 )
 
@@ -76,4 +78,30 @@ type Manager interface {
 	Paths() map[string]string
 	// OOMKillCount is how many processes of the container the OOM killer killed.
 	OOMKillCount() (uint64, error)
+}
+
+// MountNames maps each hierarchy of paths (Manager.Paths) to the name of
+// its directory under a "cgroup" mount inside a container: the
+// controller(s) as mounted, a named hierarchy's name, "unified" for the
+// cgroup2 one.
+func MountNames(paths map[string]string) map[string]string {
+	out := map[string]string{}
+	for ctrl, dir := range paths {
+		name := ctrl
+		switch {
+		case ctrl == "":
+			name = "unified"
+		case strings.HasPrefix(ctrl, "name="):
+			name = ctrl[len("name="):]
+		}
+		out[name] = dir
+	}
+	return out
+}
+
+// PureV2 reports whether named (MountNames) is the one cgroup2 hierarchy
+// of a pure cgroup v2 host, and gives its directory.
+func PureV2(named map[string]string) (string, bool) {
+	dir, ok := named["unified"]
+	return dir, ok && len(named) == 1
 }
