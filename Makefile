@@ -81,7 +81,7 @@ v2lane: $(BIN) v2vm-deps engines-deps
 	CGO_ENABLED=0 $(GO) test -c -o bin/integration.test ./tests/integration
 	CGO_ENABLED=0 $(GO) test -c -o bin/engines.test ./tests/engines
 	tests/v2vm/run.sh --apparmor --criu --share $(CURDIR) --env TEKAPO_BIN=$(TEKAPO_BIN) \
-		--env TEKAPO_REQUIRE=criu,apparmor --timeout 2100 -- \
+		--env TEKAPO_REQUIRE=criu,apparmor --timeout 3000 -- \
 		sh -c 'cd $(CURDIR)/libcontainer/cgroups && $(CURDIR)/bin/cgroups.test && \
 		       cd $(CURDIR)/tests/integration && $(CURDIR)/bin/integration.test; rc=$$?; \
 		       $(CURDIR)/tests/engines/vm.sh $(CURDIR)/bin/engines.test $(TEKAPO_BIN) && exit $$rc'
