@@ -213,6 +213,7 @@ func startInit(o *CreateOpts, dir *stateDir, mgr cgroups.Manager, rec *recorder)
 		return nil, err
 	}
 	defer closeAll(mfds)
+	ic.LateIdmap = lateIdmaps(cfg)
 	binds, err := unreachableBinds(cfg, mfds) // parity: bind_userns_linux.go
 	if err != nil {
 		return nil, err
@@ -282,9 +283,17 @@ func drive(p *proc, ic *initConfig, mgr cgroups.Manager, hooks *configs.Hooks, r
 		reply := syncType("")
 		switch m.Type {
 		case msgPty:
-			p.pty = os.NewFile(uintptr(fd), "pty-master")
-			clearONLCR(fd) // parity: before the process can write (tty_onlcr_linux.go)
+			p.pty = os.NewFile(uintptr(fd), "pty-master") // ONLCR cleared by init (tty_onlcr_linux.go)
 			continue
+		case msgIdmapSource:
+			err := idmapLate(ic.Config, ic.LateIdmap, m.Message, fd)
+			if fd >= 0 {
+				unix.Close(fd)
+			}
+			if err != nil {
+				return err
+			}
+			reply = msgIdmapDone
 		case msgSeccompFd:
 			err := forwardSeccompFd(ic.Seccomp, ic.HookState, fd)
 			unix.Close(fd)

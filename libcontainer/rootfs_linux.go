@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
@@ -51,6 +52,14 @@ func setupRootfs(sock syncSock, ic *initConfig, console func() error) error {
 			m, devRO = &rw, true
 		}
 		if fd, ok := ic.MountFds[i]; ok {
+			if err := attachMount(root, m, fd); err != nil {
+				return err
+			}
+		} else if slices.Contains(ic.LateIdmap, i) {
+			fd, err := cloneLateIdmap(sock, root, cfg, i)
+			if err != nil {
+				return err
+			}
 			if err := attachMount(root, m, fd); err != nil {
 				return err
 			}
@@ -313,11 +322,10 @@ func bindOne(m *configs.Mount, src *os.File, t *mountTarget) error {
 		return err
 	}
 	defer tree.Close()
-	set, clr := mountAttrs(m.Flags, m.ClearedFlags)
-	if set != 0 || clr != 0 {
+	if set, clr, explicit := bindFlagAttrs(m.Flags, m.ClearedFlags); set != 0 || clr != 0 {
 		// Only the top mount: "ro" on an rbind leaves its submounts be
 		// (that is "rro"), as a remount would.
-		if err := setTopAttr(tree, set, clr); err != nil {
+		if err := setBindAttr(tree, set, clr, explicit); err != nil {
 			return err
 		}
 	}
@@ -330,31 +338,6 @@ func bindOne(m *configs.Mount, src *os.File, t *mountTarget) error {
 		return err
 	}
 	return setPropagation(m, tree)
-}
-
-// mountAttrs turns mount flags into mount_setattr attributes: those to
-// set, and those the options cleared (a locked one cannot be: an error).
-func mountAttrs(flags, cleared int) (set, clr uint64) {
-	for ms, a := range map[int]uint64{
-		unix.MS_RDONLY: unix.MOUNT_ATTR_RDONLY, unix.MS_NOSUID: unix.MOUNT_ATTR_NOSUID,
-		unix.MS_NODEV: unix.MOUNT_ATTR_NODEV, unix.MS_NOEXEC: unix.MOUNT_ATTR_NOEXEC,
-		unix.MS_NODIRATIME: unix.MOUNT_ATTR_NODIRATIME,
-	} {
-		if flags&ms != 0 {
-			set |= a
-		} else if cleared&ms != 0 {
-			clr |= a
-		}
-	}
-	switch {
-	case flags&unix.MS_NOATIME != 0:
-		set, clr = set|unix.MOUNT_ATTR_NOATIME, clr|unix.MOUNT_ATTR__ATIME
-	case flags&unix.MS_STRICTATIME != 0:
-		set, clr = set|unix.MOUNT_ATTR_STRICTATIME, clr|unix.MOUNT_ATTR__ATIME
-	case flags&unix.MS_RELATIME != 0:
-		clr |= unix.MOUNT_ATTR__ATIME // relatime is the zero value
-	}
-	return set, clr
 }
 
 // mountOne mounts a new filesystem on the target through the runtime's
@@ -414,20 +397,6 @@ func remount(target string, flags, cleared int) error {
 	return unix.Mount("", target, "", uintptr(flags|unix.MS_BIND|unix.MS_REMOUNT), "")
 }
 
-func statfsToMs(f int64) int {
-	var ms int
-	for st, m := range map[int64]int{
-		unix.ST_RDONLY: unix.MS_RDONLY, unix.ST_NOSUID: unix.MS_NOSUID, unix.ST_NODEV: unix.MS_NODEV,
-		unix.ST_NOEXEC: unix.MS_NOEXEC, unix.ST_NOATIME: unix.MS_NOATIME,
-		unix.ST_NODIRATIME: unix.MS_NODIRATIME, unix.ST_RELATIME: unix.MS_RELATIME,
-	} {
-		if f&st != 0 {
-			ms |= m
-		}
-	}
-	return ms
-}
-
 // mountCgroupV1 serves a mount of type "cgroup": a tmpfs holding, for each
 // hierarchy, a bind of the container's own cgroup directory, so the
 // container sees its cgroup at the top whatever the host layout.
@@ -483,28 +452,6 @@ func openHost(path string) *os.File {
 		return nil
 	}
 	return os.NewFile(uintptr(fd), path)
-}
-
-// setTopAttr sets the top mount's flags. Where the source's flags are
-// locked (it comes from a less privileged user namespace) and the config
-// asked to clear one, the source's are kept and the rest applied, as runc
-// retries a refused remount with the source's flags.
-func setTopAttr(tree *os.File, set, clr uint64) error {
-	attr := unix.MountAttr{Attr_set: set, Attr_clr: clr}
-	err := unix.MountSetattr(int(tree.Fd()), "", unix.AT_EMPTY_PATH, &attr)
-	if errors.Is(err, unix.EPERM) {
-		var st unix.Statfs_t
-		if unix.Fstatfs(int(tree.Fd()), &st) == nil {
-			have, _ := mountAttrs(statfsToMs(st.Flags), 0)
-			attr.Attr_clr &^= have | unix.MOUNT_ATTR__ATIME
-			attr.Attr_set &^= unix.MOUNT_ATTR__ATIME
-			err = unix.MountSetattr(int(tree.Fd()), "", unix.AT_EMPTY_PATH, &attr)
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("set mount flags: %w", err)
-	}
-	return nil
 }
 
 // hasOption reports whether the mount data has the option key (key=...).

@@ -27,7 +27,9 @@
 //     ignored. swappiness and disableOOMKiller are v1-only and ignored on v2
 //     (as runc). realtime*, blockIO leafWeight and network fail on v2;
 //     unified fails on v1/hybrid.
-//   - Devices: v1 writes "a" to devices.deny then each rule in order; v2
+//   - Devices: v1 writes "a" to devices.deny then each rule in order (an
+//     update of a deny-all + allows list writes only the difference per
+//     device: devices_v1_transition.go); v2
 //     attaches an eBPF program (package devices) whose logic is the pure-Go
 //     devices.Allowed: last matching rule wins, default deny.
 //   - Rootless without limits: Create/Apply/Destroy never fail; with limits,
