@@ -53,6 +53,9 @@ func Create(o *CreateOpts) (c *Container, err error) {
 	if err := ValidateID(o.ID); err != nil {
 		return nil, err
 	}
+	if err := checkSELinux(o.Config, o.Config.Process); err != nil {
+		return nil, err
+	}
 	if o.Run && len(o.Config.Hooks.Poststart) > 0 {
 		return createAndStart(o) // poststart hooks wait for start
 	}

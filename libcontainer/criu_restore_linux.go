@@ -53,6 +53,12 @@ func Restore(o *RestoreOpts) (c *Container, err error) {
 		return nil, err
 	}
 	cfg := o.Config
+	if err := checkSELinux(cfg, cfg.Process); err != nil {
+		return nil, err
+	}
+	if o.LsmMountContext != "" && !SELinuxEnabled() {
+		return nil, fmt.Errorf("--lsm-mount-context %q: selinux is disabled or not supported", o.LsmMountContext)
+	}
 	if cfg.Process.Terminal && o.Console == nil {
 		return nil, errors.New("restoring a container with a terminal needs --console-socket")
 	}

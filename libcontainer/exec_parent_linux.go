@@ -38,6 +38,9 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	case s == Paused && !o.IgnorePaused:
 		return 0, fmt.Errorf("cannot exec in a paused container (use --ignore-paused to override)")
 	}
+	if err := checkSELinux(nil, o.Process); err != nil { // exec --process FILE
+		return 0, err
+	}
 	cfg := c.State.Config
 	mgr, err := c.cgroup()
 	if err != nil {
