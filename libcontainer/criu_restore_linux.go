@@ -173,7 +173,7 @@ func Restore(o *RestoreOpts) (c *Container, err error) {
 			return nil, err
 		}
 	}
-	return &Container{Root: o.Root, State: st, dir: dir, mgr: mgr}, nil
+	return &Container{Root: o.Root, state: st, dir: dir, mgr: mgr}, nil
 }
 
 // restoreNotify serves CRIU's notifications during a restore.
@@ -192,7 +192,7 @@ func restoreNotify(n *rpc.CriuNotify, fds []int, o *RestoreOpts, st *State) erro
 			}
 		}
 		hs := &State{Identity: Identity{ID: o.ID, InitPid: pid}, Config: cfg}
-		c := &Container{State: hs}
+		c := &Container{state: hs}
 		if err := runHooks("prestart", cfg.Hooks.Prestart, c.hookState(Created)); err != nil {
 			return err
 		}
