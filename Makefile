@@ -25,7 +25,7 @@ export TEKAPO_BIN := $(CURDIR)/$(BIN)
 # Debian packages the build and the tests use.
 APT_PACKAGES := gcc pkg-config libseccomp-dev busybox-static runc crun uidmap iproute2 procps util-linux time
 
-.PHONY: all deps demo test unit fuzz-short fuzz soak integration v2lane lint bench clean
+.PHONY: all deps demo test unit fuzz-short fuzz soak integration v2lane v2lane-podman lint bench clean
 
 .DEFAULT_GOAL := all
 include tests/v2vm/v2vm.mk
@@ -73,13 +73,24 @@ soak: $(BIN)
 # This host's cgroups are hybrid: pure v2 is tested in a VM (tests/v2vm),
 # with test binaries built here and run there. The same boot has AppArmor
 # on and criu: the checkpoint and AppArmor tests must run there (not skip).
-v2lane: $(BIN) v2vm-deps
+# podman (tests/engines/vm.sh) runs there too, with runc beside tekapo, for
+# its checkpoint/restore and AppArmor checks: the guest uses this host's
+# podman and conmon (engines-deps).
+v2lane: $(BIN) v2vm-deps engines-deps
 	CGO_ENABLED=0 $(GO) test -c -o bin/cgroups.test ./libcontainer/cgroups
 	CGO_ENABLED=0 $(GO) test -c -o bin/integration.test ./tests/integration
+	CGO_ENABLED=0 $(GO) test -c -o bin/engines.test ./tests/engines
 	tests/v2vm/run.sh --apparmor --criu --share $(CURDIR) --env TEKAPO_BIN=$(TEKAPO_BIN) \
-		--env TEKAPO_REQUIRE=criu,apparmor --timeout 1800 -- \
+		--env TEKAPO_REQUIRE=criu,apparmor --timeout 3000 -- \
 		sh -c 'cd $(CURDIR)/libcontainer/cgroups && $(CURDIR)/bin/cgroups.test && \
-		       cd $(CURDIR)/tests/integration && $(CURDIR)/bin/integration.test'
+		       cd $(CURDIR)/tests/integration && $(CURDIR)/bin/integration.test; rc=$$?; \
+		       $(CURDIR)/tests/engines/vm.sh $(CURDIR)/bin/engines.test $(TEKAPO_BIN) && exit $$rc'
+
+# Only the podman checks of the lane, in one boot of their own.
+v2lane-podman: $(BIN) v2vm-deps engines-deps
+	CGO_ENABLED=0 $(GO) test -c -o bin/engines.test ./tests/engines
+	tests/v2vm/run.sh --apparmor --criu --share $(CURDIR) --timeout 900 -- \
+		$(CURDIR)/tests/engines/vm.sh $(CURDIR)/bin/engines.test $(TEKAPO_BIN)
 
 lint:
 	@test -z "$$(gofmt -l cmd libcontainer specconv tests)" || { gofmt -l cmd libcontainer specconv tests; exit 1; }

@@ -36,7 +36,7 @@ func (c *Container) Update(delta *specs.LinuxResources) error {
 	if s := c.Status(); s == Stopped {
 		return ErrNotRunning
 	}
-	r := MergeResources(c.State.Config.Cgroup.Resources, delta)
+	r := MergeResources(c.state.Config.Cgroup.Resources, delta)
 	if err := checkMemorySwap(r.Memory); err != nil {
 		return err
 	}
@@ -44,8 +44,8 @@ func (c *Container) Update(delta *specs.LinuxResources) error {
 	if err != nil {
 		return err
 	}
-	path := c.State.Config.Cgroup.Path
-	old := c.State.Config.Cgroup.Resources
+	path := c.state.Config.Cgroup.Path
+	old := c.state.Config.Cgroup.Resources
 	if err := m.Set(&configs.Cgroup{Path: path, Resources: withoutDevices(r)}); err != nil {
 		if old != nil {
 			m.Set(&configs.Cgroup{Path: path, Resources: withoutDevices(old)}) //nolint:errcheck // best effort
@@ -56,8 +56,8 @@ func (c *Container) Update(delta *specs.LinuxResources) error {
 	if old != nil {
 		next.Devices = old.Devices
 	}
-	c.State.Config.Cgroup.Resources = next
-	if err := c.dir.save(c.State); err != nil {
+	c.state.Config.Cgroup.Resources = next
+	if err := c.dir.save(c.state); err != nil {
 		return fmt.Errorf("update: save state: %w", err)
 	}
 	return nil

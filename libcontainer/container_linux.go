@@ -18,7 +18,7 @@ import (
 // Container is one container known to the state dir under Root.
 type Container struct {
 	Root  string
-	State *State
+	state *State
 	dir   *stateDir
 	mgr   cgroups.Manager // see cgroup()
 	// PtyMaster is the terminal of a process created with a terminal and
@@ -51,6 +51,9 @@ type CreateOpts struct {
 // so that a SIGKILL at any instant leaves what `delete --force` undoes.
 func Create(o *CreateOpts) (c *Container, err error) {
 	if err := ValidateID(o.ID); err != nil {
+		return nil, err
+	}
+	if err := checkSELinux(o.Config, o.Config.Process); err != nil {
 		return nil, err
 	}
 	if o.Run && len(o.Config.Hooks.Poststart) > 0 {
@@ -128,7 +131,7 @@ func Create(o *CreateOpts) (c *Container, err error) {
 			return nil, err
 		}
 	}
-	return &Container{Root: o.Root, State: st, dir: dir, mgr: mgr, PtyMaster: p.pty, Notify: notify}, nil
+	return &Container{Root: o.Root, state: st, dir: dir, mgr: mgr, PtyMaster: p.pty, Notify: notify}, nil
 }
 
 // newState is a new container's state before anything of it is made.

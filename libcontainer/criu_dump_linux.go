@@ -61,21 +61,21 @@ func (c *Container) Checkpoint(o *CriuOpts) error {
 	switch s := c.Status(); s {
 	case Running:
 	case Paused:
-		return fmt.Errorf("container %s is paused: resume it before checkpointing", c.State.ID)
+		return fmt.Errorf("container %s is paused: resume it before checkpointing", c.state.ID)
 	default:
-		return fmt.Errorf("container %s cannot be checkpointed in %s state", c.State.ID, s)
+		return fmt.Errorf("container %s cannot be checkpointed in %s state", c.state.ID, s)
 	}
 	if err := criuNeedVersion(30000, "checkpoint"); err != nil {
 		return err
 	}
-	cfg := c.State.Config
+	cfg := c.state.Config
 	opts, files, logPath, err := criuCommonOpts(cfg, o, "dump.log")
 	if err != nil {
 		return err
 	}
 	defer closeFiles(files)
 	opts.Root = proto.String(cfg.Rootfs)
-	opts.Pid = proto.Int32(int32(c.State.InitPid))
+	opts.Pid = proto.Int32(int32(c.state.InitPid))
 	opts.LeaveRunning = proto.Bool(o.LeaveRunning || o.PreDump)
 	if mgr, err := c.cgroup(); err == nil {
 		if p := freezerPath(mgr.Paths()); p != "" {
@@ -118,7 +118,7 @@ func (c *Container) Checkpoint(o *CriuOpts) error {
 		if err := dumpMounts(c, opts); err != nil {
 			return err
 		}
-		if err := saveDescriptors(o.ImagePath, c.State.InitPid); err != nil {
+		if err := saveDescriptors(o.ImagePath, c.state.InitPid); err != nil {
 			return err
 		}
 	}
@@ -285,7 +285,7 @@ func dumpMounts(c *Container, opts *rpc.CriuOpts) error {
 	if err != nil {
 		return err
 	}
-	for _, m := range externalMounts(c.State.Config, cgroups.MountNames(mgr.Paths())) {
+	for _, m := range externalMounts(c.state.Config, cgroups.MountNames(mgr.Paths())) {
 		opts.ExtMnt = append(opts.ExtMnt, &rpc.ExtMountMap{Key: proto.String(m.dest), Val: proto.String(m.dest)})
 	}
 	return nil

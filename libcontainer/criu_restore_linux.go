@@ -53,6 +53,12 @@ func Restore(o *RestoreOpts) (c *Container, err error) {
 		return nil, err
 	}
 	cfg := o.Config
+	if err := checkSELinux(cfg, cfg.Process); err != nil {
+		return nil, err
+	}
+	if o.LsmMountContext != "" && !SELinuxEnabled() {
+		return nil, fmt.Errorf("--lsm-mount-context %q: selinux is disabled or not supported", o.LsmMountContext)
+	}
 	if cfg.Process.Terminal && o.Console == nil {
 		return nil, errors.New("restoring a container with a terminal needs --console-socket")
 	}
@@ -167,7 +173,7 @@ func Restore(o *RestoreOpts) (c *Container, err error) {
 			return nil, err
 		}
 	}
-	return &Container{Root: o.Root, State: st, dir: dir, mgr: mgr}, nil
+	return &Container{Root: o.Root, state: st, dir: dir, mgr: mgr}, nil
 }
 
 // restoreNotify serves CRIU's notifications during a restore.
@@ -186,7 +192,7 @@ func restoreNotify(n *rpc.CriuNotify, fds []int, o *RestoreOpts, st *State) erro
 			}
 		}
 		hs := &State{Identity: Identity{ID: o.ID, InitPid: pid}, Config: cfg}
-		c := &Container{State: hs}
+		c := &Container{state: hs}
 		if err := runHooks("prestart", cfg.Hooks.Prestart, c.hookState(Created)); err != nil {
 			return err
 		}

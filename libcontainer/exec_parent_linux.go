@@ -38,7 +38,10 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	case s == Paused && !o.IgnorePaused:
 		return 0, fmt.Errorf("cannot exec in a paused container (use --ignore-paused to override)")
 	}
-	cfg := c.State.Config
+	if err := checkSELinux(nil, o.Process); err != nil { // exec --process FILE
+		return 0, err
+	}
+	cfg := c.state.Config
 	mgr, err := c.cgroup()
 	if err != nil {
 		return 0, err
@@ -46,7 +49,7 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	if len(o.SubCgroups) > 0 {
 		mgr = subCgroupManager{mgr, o.SubCgroups} // exec_cgroup_linux.go
 	}
-	ic := &initConfig{Mode: "exec", ID: c.State.ID, Config: cfg, Process: o.Process, StartFd: -1, ConsoleFd: -1,
+	ic := &initConfig{Mode: "exec", ID: c.state.ID, Config: cfg, Process: o.Process, StartFd: -1, ConsoleFd: -1,
 		PreserveFds: o.PreserveFds, JoinCgroup: true, InUserNS: hasUserNS(cfg)}
 	var extra []*os.File
 	if o.Console != nil {
@@ -108,14 +111,14 @@ func (c *Container) openInitNamespaces() ([]*os.File, error) {
 		}
 		return nil, err
 	}
-	for _, n := range c.State.Config.Namespaces {
-		f, err := openNamespace(c.State.InitPid, n.Type.ProcName())
+	for _, n := range c.state.Config.Namespaces {
+		f, err := openNamespace(c.state.InitPid, n.Type.ProcName())
 		if err != nil {
 			return fail(fmt.Errorf("open %s namespace of init: %w", n.Type.ProcName(), err))
 		}
 		fds = append(fds, f)
 	}
-	if st, start, ok := procStat(c.State.InitPid); !ok || st == 'Z' || start != c.State.InitStartTime {
+	if st, start, ok := procStat(c.state.InitPid); !ok || st == 'Z' || start != c.state.InitStartTime {
 		return fail(fmt.Errorf("cannot exec in a stopped container"))
 	}
 	return fds, nil

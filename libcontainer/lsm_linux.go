@@ -24,9 +24,27 @@ func SELinuxEnabled() bool {
 	return err == nil
 }
 
+// checkSELinux refuses SELinux labels where SELinux is not enabled, before
+// anything is made: process.selinuxLabel (and exec's) with runc's words,
+// and linux.mountLabel too, which runc would pass on as a context= mount
+// option the kernel then refuses halfway through the container's mounts.
+func checkSELinux(cfg *configs.Config, p *configs.Process) error {
+	if SELinuxEnabled() {
+		return nil
+	}
+	switch {
+	case p != nil && p.SelinuxLabel != "":
+		return fmt.Errorf("selinux label %q is specified in config, but selinux is disabled or not supported", p.SelinuxLabel)
+	case cfg != nil && cfg.MountLabel != "":
+		return fmt.Errorf("selinux mount label %q is specified in config, but selinux is disabled or not supported", cfg.MountLabel)
+	}
+	return nil
+}
+
 // setLSMLabels asks the kernel to switch to the AppArmor profile and the
 // SELinux label at execve. Like runc: an AppArmor profile on a host
-// without AppArmor is an error; a SELinux label without SELinux is ignored.
+// without AppArmor is an error; a SELinux label without SELinux was
+// refused before the container was made (checkSELinux).
 func setLSMLabels(p *configs.Process) error {
 	if p.ApparmorProfile != "" {
 		if !AppArmorEnabled() {

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tekapo/tekapo/libcontainer/cgroups"
+	"github.com/tekapo/tekapo/libcontainer/configs"
 )
 
 // Load opens an existing container and locks it until Close. A damaged
@@ -25,7 +26,7 @@ func Load(root, id string) (*Container, error) {
 		dir.unlock()
 		return nil, err
 	}
-	return &Container{Root: root, State: st, dir: dir}, nil
+	return &Container{Root: root, state: st, dir: dir}, nil
 }
 
 // Peek reads a container's state without taking its lock (state, list):
@@ -41,11 +42,11 @@ func Peek(root, id string) (*Container, error) {
 		var se *StateError
 		if errors.As(err, &se) && dir.lockedByOther() {
 			// Being created (or deleted): nothing recorded yet, or gone.
-			return &Container{Root: root, State: &State{Identity: Identity{ID: id}}, dir: dir, creating: true}, nil
+			return &Container{Root: root, state: &State{Identity: Identity{ID: id}}, dir: dir, creating: true}, nil
 		}
 		return nil, err
 	}
-	return &Container{Root: root, State: st, dir: dir}, nil
+	return &Container{Root: root, state: st, dir: dir}, nil
 }
 
 // List returns the IDs of every container under root, sorted: every
@@ -72,7 +73,14 @@ func List(root string) ([]string, error) {
 func (c *Container) Close() { c.dir.unlock() }
 
 // ID is the container's id.
-func (c *Container) ID() string { return c.State.ID }
+func (c *Container) ID() string { return c.state.ID }
+
+// InitPid is the pid of the container's init.
+func (c *Container) InitPid() int { return c.state.InitPid }
+
+// Config is the container's configuration (with any update applied). It
+// is the container's own: callers read it and never change it.
+func (c *Container) Config() *configs.Config { return c.state.Config }
 
 // cgroup is the container's cgroup manager, made once per command (New
 // reads the host's mount table).
@@ -80,10 +88,10 @@ func (c *Container) cgroup() (cgroups.Manager, error) {
 	if c.mgr != nil {
 		return c.mgr, nil
 	}
-	m, err := cgroups.New(c.State.Config.Cgroup)
+	m, err := cgroups.New(c.state.Config.Cgroup)
 	if err == nil {
-		created := c.State.CgroupCreated
-		if c.State.legacyLeaves {
+		created := c.state.CgroupCreated
+		if c.state.legacyLeaves {
 			for _, d := range m.Paths() {
 				created = append(created, d)
 			}
@@ -97,11 +105,11 @@ func (c *Container) cgroup() (cgroups.Manager, error) {
 // Status works out the container's status from its init process, its exec
 // start socket and its freezer.
 func (c *Container) Status() Status {
-	if c.creating || (!c.State.Ready && c.dir.lock == nil && c.dir.lockedByOther()) {
+	if c.creating || (!c.state.Ready && c.dir.lock == nil && c.dir.lockedByOther()) {
 		return Creating
 	}
-	st, start, ok := procStat(c.State.InitPid)
-	if !ok || st == 'Z' || st == 'X' || start != c.State.InitStartTime {
+	st, start, ok := procStat(c.state.InitPid)
+	if !ok || st == 'Z' || st == 'X' || start != c.state.InitStartTime {
 		return Stopped
 	}
 	if _, err := os.Stat(c.dir.startSock()); err == nil {
@@ -118,16 +126,16 @@ func (c *Container) Status() Status {
 // OCIState is the runtime-spec state (plus runc's fields) of the container.
 func (c *Container) OCIState() *OCIState {
 	s := c.Status()
-	pid := c.State.InitPid
+	pid := c.state.InitPid
 	if s == Stopped {
 		pid = 0
 	}
-	cfg := c.State.Config
+	cfg := c.state.Config
 	if cfg == nil { // being created: nothing recorded yet
-		return &OCIState{Version: specs.Version, ID: c.State.ID, Status: string(s)}
+		return &OCIState{Version: specs.Version, ID: c.state.ID, Status: string(s)}
 	}
-	return &OCIState{Version: specs.Version, ID: c.State.ID, Status: string(s), Pid: pid, Bundle: cfg.Bundle,
-		Rootfs: cfg.Rootfs, Created: c.State.Created, Owner: c.State.Owner, Annotations: cfg.Annotations}
+	return &OCIState{Version: specs.Version, ID: c.state.ID, Status: string(s), Pid: pid, Bundle: cfg.Bundle,
+		Rootfs: cfg.Rootfs, Created: c.state.Created, Owner: c.state.Owner, Annotations: cfg.Annotations}
 }
 
 // OCIState is what `tekapo state` prints.
@@ -145,9 +153,9 @@ type OCIState struct {
 
 // hookState is the state given to hooks: the caller knows the status.
 func (c *Container) hookState(s Status) *specs.State {
-	cfg := c.State.Config
-	return &specs.State{Version: specs.Version, ID: c.State.ID, Status: specs.ContainerState(s),
-		Pid: c.State.InitPid, Bundle: cfg.Bundle, Annotations: cfg.Annotations}
+	cfg := c.state.Config
+	return &specs.State{Version: specs.Version, ID: c.state.ID, Status: specs.ContainerState(s),
+		Pid: c.state.InitPid, Bundle: cfg.Bundle, Annotations: cfg.Annotations}
 }
 
 // Start lets a created container's init exec its process.
@@ -155,10 +163,10 @@ func (c *Container) Start() error {
 	if s := c.Status(); s != Created {
 		return fmt.Errorf("cannot start a container that is %s", s)
 	}
-	if !c.State.Ready {
-		return fmt.Errorf("cannot start container %s: its creation was interrupted (delete it)", c.State.ID)
+	if !c.state.Ready {
+		return fmt.Errorf("cannot start container %s: its creation was interrupted (delete it)", c.state.ID)
 	}
-	if err := signalStart(c.dir, c.State.InitPid); err != nil {
+	if err := signalStart(c.dir, c.state.InitPid); err != nil {
 		return err
 	}
 	FaultPoint("start:signalled")
@@ -168,7 +176,7 @@ func (c *Container) Start() error {
 
 // poststart runs the poststart hooks; failures are logged, not fatal.
 func (c *Container) poststart() error {
-	if err := runHooks("poststart", c.State.Config.Hooks.Poststart, c.hookState(Running)); err != nil {
+	if err := runHooks("poststart", c.state.Config.Hooks.Poststart, c.hookState(Running)); err != nil {
 		warnf("%v", err)
 	}
 	return nil
@@ -191,7 +199,7 @@ func (c *Container) Signal(sig unix.Signal, all bool) error {
 		return ErrNotRunning
 	}
 	if !all {
-		if err := unix.Kill(c.State.InitPid, sig); err != nil {
+		if err := unix.Kill(c.state.InitPid, sig); err != nil {
 			// runc's words; ESRCH ("no such process") tells engines it exited
 			return fmt.Errorf("unable to signal init: %w", err)
 		}
@@ -221,7 +229,7 @@ func (c *Container) signalAll(sig unix.Signal) error {
 // Delete removes a stopped container; with force it kills a live one first.
 func (c *Container) Delete(force bool) error {
 	if s := c.Status(); s != Stopped && !force {
-		return fmt.Errorf("cannot delete container %s that is not stopped: %s", c.State.ID, s)
+		return fmt.Errorf("cannot delete container %s that is not stopped: %s", c.state.ID, s)
 	}
 	return c.destroy()
 }
@@ -234,11 +242,11 @@ func (c *Container) destroy() error {
 		m = nil
 	}
 	hs := c.hookState(Stopped)
-	err = undo(&c.State.Identity, m)
+	err = undo(&c.state.Identity, m)
 	if rerr := c.dir.remove(); err == nil {
 		err = rerr
 	}
-	if herr := runHooks("poststop", c.State.Config.Hooks.Poststop, hs); herr != nil {
+	if herr := runHooks("poststop", c.state.Config.Hooks.Poststop, hs); herr != nil {
 		warnf("%v", herr)
 	}
 	return err

@@ -34,7 +34,7 @@ func DeleteByID(root, id string, force bool) error {
 	defer dir.unlock()
 	st, err := dir.load()
 	if err == nil {
-		c := &Container{Root: root, State: st, dir: dir}
+		c := &Container{Root: root, state: st, dir: dir}
 		return c.Delete(force)
 	}
 	if !force {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
@@ -66,7 +67,14 @@ var checkpointCommand = &cli.Command{
 }
 
 // criuOpts reads the shared flags; the image path is created.
+//
+// Rootless, as current runc: a warning that this is untested, and then
+// the attempt, whose failure (CRIU's, it needs root) is the error. runc
+// 1.0 refused outright ("runc checkpoint requires root").
 func criuOpts(c *cli.Context) (*libcontainer.CriuOpts, error) {
+	if os.Geteuid() != 0 || libcontainer.RunningInUserNS() {
+		logrus.Warnf("tekapo %s is untested with rootless containers", c.Command.Name)
+	}
 	img := c.String("image-path")
 	if img == "" {
 		wd, err := os.Getwd()

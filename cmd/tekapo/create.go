@@ -67,7 +67,7 @@ func create(c *cli.Context, run bool) (*libcontainer.Container, error) {
 		}
 		return nil, err
 	}
-	if err := sendPidfd(pidfdConn, ct.State.InitPid); err != nil {
+	if err := sendPidfd(pidfdConn, ct.InitPid()); err != nil {
 		ct.Delete(true) //nolint:errcheck // the send error is the one to report
 		ct.Close()
 		return nil, err

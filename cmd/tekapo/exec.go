@@ -60,7 +60,7 @@ func execAction(c *cli.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	p, err := execProcess(c, ct.State.Config)
+	p, err := execProcess(c, ct.Config())
 	if err != nil {
 		ct.Close()
 		return err

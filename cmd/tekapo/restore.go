@@ -57,7 +57,7 @@ var restoreCommand = &cli.Command{
 		if c.Bool("no-subreaper") {
 			unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0) //nolint:errcheck
 		}
-		status := waitForwarding(ct.State.InitPid, sigs)
+		status := waitForwarding(ct.InitPid(), sigs)
 		if ct, err := libcontainer.Load(c.String("root"), ct.ID()); err == nil {
 			if err := ct.Delete(true); err != nil {
 				ct.Close()

@@ -31,17 +31,17 @@ var runCommand = &cli.Command{
 		ct.Close()
 		libcontainer.FaultPoint("run:started")
 		if c.Bool("detach") {
-			return relayNotify(ct.Notify, ct.State.InitPid)
+			return relayNotify(ct.Notify, ct.InitPid())
 		}
 		if ct.Notify != nil {
 			go func() {
-				if err := relayNotify(ct.Notify, ct.State.InitPid); err != nil {
+				if err := relayNotify(ct.Notify, ct.InitPid()); err != nil {
 					logrus.Warn(err)
 				}
 			}()
 		}
 		tty := startTTYProxy(ct.PtyMaster)
-		status := waitForwarding(ct.State.InitPid, sigs)
+		status := waitForwarding(ct.InitPid(), sigs)
 		tty.finish()
 		if c.Bool("keep") { // runc's run --keep (1.2 on)
 			return cli.Exit("", status)

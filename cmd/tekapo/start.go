@@ -22,7 +22,7 @@ var startCommand = &cli.Command{
 				if err != nil {
 					return err
 				}
-				notify, pid = n, ct.State.InitPid
+				notify, pid = n, ct.InitPid()
 			}
 			return ct.Start()
 		})

@@ -224,8 +224,7 @@ func (e *engineEnv) cleanCgroups(report func(string, ...any)) {
 	}
 	var leaked []string
 	for _, d := range dirs {
-		rel := d[len(cgroupRoot)+1:]
-		sub := rel[strings.Index(rel, "/"):]
+		sub := cgroupSub(d)
 		if sub != e.cgParent && !e.allowCg[strings.TrimPrefix(sub, e.cgParent+"/")] {
 			leaked = append(leaked, d)
 		}

@@ -147,8 +147,19 @@ func ownCgroupChildren() []string {
 	return out
 }
 
-// cgroupHierarchies lists every mounted cgroup directory under /sys/fs/cgroup.
+// unifiedCgroups reports a pure cgroup v2 host (the VM lane): one
+// hierarchy, /sys/fs/cgroup itself.
+func unifiedCgroups() bool {
+	_, err := os.Stat(filepath.Join(cgroupRoot, "cgroup.controllers"))
+	return err == nil
+}
+
+// cgroupHierarchies lists every mounted cgroup directory under /sys/fs/cgroup
+// (on a pure v2 host, /sys/fs/cgroup alone).
 func cgroupHierarchies() []string {
+	if unifiedCgroups() {
+		return []string{cgroupRoot}
+	}
 	var out []string
 	for _, n := range dirNames(cgroupRoot) {
 		p := filepath.Join(cgroupRoot, n)
@@ -157,6 +168,20 @@ func cgroupHierarchies() []string {
 		}
 	}
 	return out
+}
+
+// cgroupSub is cgroup directory d without its hierarchy: "/a/b" for
+// /sys/fs/cgroup/memory/a/b (v1) or /sys/fs/cgroup/a/b (v2).
+func cgroupSub(d string) string {
+	rel := strings.TrimPrefix(d, cgroupRoot)
+	if unifiedCgroups() {
+		return rel
+	}
+	rel = strings.TrimPrefix(rel, "/")
+	if i := strings.Index(rel, "/"); i >= 0 {
+		return rel[i:]
+	}
+	return "/"
 }
 
 // cgroupTree returns dirs of parent in every hierarchy, deepest first, and

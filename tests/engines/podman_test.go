@@ -19,13 +19,19 @@ func TestPodman(t *testing.T) {
 	c := setupPodman(t, e)
 	scen := append(cliScenarios(), scenario{"userns-uidmap", scUserns})
 	runScenarios(t, c, scen)
+	podmanNoLeftovers(t, c)
+}
+
+// podmanNoLeftovers removes every container, then checks that podman
+// lists none and that nothing is left on the host.
+func podmanNoLeftovers(t *testing.T, c *cliEngine) {
 	c.do(t, "rm", "-af")
 	leftovers := c.do(t, "ps", "-aq")
 	t.Run("no-leftovers", func(t *testing.T) {
 		if s := strings.TrimSpace(leftovers.stdout); s != "" {
 			t.Errorf("podman still lists containers: %s", s)
 		}
-		e.teardown(t, true)
+		c.teardown(t, true)
 	})
 }
 

@@ -101,8 +101,11 @@ func (e *env) stateAnswers(id, step string) time.Duration {
 	t0 := time.Now()
 	r := e.tekapo("state", id)
 	d := time.Since(t0)
-	if d > 3*time.Second {
-		e.t.Errorf("%s: state took %s", step, d)
+	// Waiting on a lock would take the lock's 60 s timeout: half of that
+	// is a hang. (A bound of 3 s failed at 4.3 s on a VM at load 19: this
+	// is not a speed check.)
+	if d > 30*time.Second {
+		e.t.Errorf("%s: state took %s: it waited on a lock", step, d)
 	}
 	if r.code != 0 && strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
 		e.t.Errorf("%s: state failed with more than one line: %q", step, r.stderr)

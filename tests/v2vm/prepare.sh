@@ -64,7 +64,9 @@ v2vm_initramfs() {
 		awk '$1 == "insmod" && !seen[$2]++ { print $2 }')
 	key=$(cat "$V2VM_DIR/init" "$V2VM_DIR/init2" /bin/busybox <(echo "$KVER $mods") | sha256sum | cut -c1-16)
 	INITRD=$V2VM_CACHE/initrd-$key.cpio
-	[[ -s $INITRD ]] && return
+	# Other worktrees' runs may boot another init: keep their images a while.
+	find "$V2VM_CACHE" -maxdepth 1 -name 'initrd-*.cpio' -mmin +120 -delete
+	[[ -s $INITRD ]] && { touch "$INITRD"; return; }
 	tmp=$(mktemp -d "$V2VM_CACHE/initrd.XXXXXX")
 	mkdir -p "$tmp"/{bin,dev,proc,sys,newroot,modules}
 	cp /bin/busybox "$tmp/bin/busybox"
@@ -74,6 +76,6 @@ v2vm_initramfs() {
 		echo "${m##*/}" >>"$tmp/modules/order"
 	done
 	(cd "$tmp" && find . -mindepth 1 | cpio -o -H newc -R 0:0 --quiet) >"$tmp.cpio"
-	rm -rf "$tmp" "$V2VM_CACHE"/initrd-*.cpio
+	rm -rf "$tmp"
 	mv "$tmp.cpio" "$INITRD"
 }

@@ -1,6 +1,8 @@
 #!/bin/bash
-# run.sh [--share DIR]... [--env NAME=VALUE]... [--timeout SECS] [--apparmor] [--criu] [--systemd] -- CMD [ARGS...]
-# Runs CMD as root in a pure cgroup-v2 qemu VM and exits with its status.
+# run.sh [--share DIR]... [--env NAME=VALUE]... [--timeout SECS] [--cgroup v2|hybrid] [--apparmor] [--criu] [--systemd] -- CMD [ARGS...]
+# Runs CMD as root in a qemu VM (pure cgroup v2 by default) and exits with its status.
+# --cgroup hybrid: v1 controllers at /sys/fs/cgroup/<controller>, cgroup2 at
+# /sys/fs/cgroup/unified (as a systemd hybrid host);
 # --apparmor: AppArmor on at boot (apparmor_parser must be installed);
 # --criu: criu must be installed (the guest uses the host's /usr);
 # --systemd: systemd is PID 1 (the command is its one service).
@@ -8,14 +10,15 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/prepare.sh"
 
-usage() { echo "usage: $0 [--share DIR]... [--env NAME=VALUE]... [--timeout SECS] [--apparmor] [--criu] [--systemd] -- CMD [ARGS...]" >&2; exit 2; }
-shares=() envs=() timeout=${V2VM_TIMEOUT:-600} lsm=() feats=()
+usage() { echo "usage: $0 [--share DIR]... [--env NAME=VALUE]... [--timeout SECS] [--cgroup v2|hybrid] [--apparmor] [--criu] [--systemd] -- CMD [ARGS...]" >&2; exit 2; }
+shares=() envs=() timeout=${V2VM_TIMEOUT:-600} lsm=() feats=() cgroup=v2
 while (($#)); do
 	case $1 in
 	--share) [[ -d ${2:?} ]] || { echo "v2vm: --share $2: not a directory" >&2; exit 2; }
 		shares+=("$(realpath "$2")"); shift 2 ;;
 	--env) envs+=("${2:?}"); shift 2 ;;
 	--timeout) timeout=${2:?}; shift 2 ;;
+	--cgroup) cgroup=${2:?}; shift 2 ;;
 	--apparmor) lsm=(apparmor=1 security=apparmor); feats+=(apparmor); shift ;;
 	--criu) feats+=(criu); shift ;;
 	--systemd) feats+=(systemd); shift ;;
@@ -24,6 +27,18 @@ while (($#)); do
 	esac
 done
 (($#)) || usage
+# The cgroup layout, in this one place: the kernel's arguments for it (cgargs)
+# and v2vm.cgroup=, which tells the guest's init what to mount.
+case $cgroup in
+v2) cgargs=(cgroup_no_v1=all) ;;
+hybrid) # init mounts every v1 controller, cgroup2 at /sys/fs/cgroup/unified;
+	# systemd (--systemd) takes those mounts and is told the layout too
+	cgargs=()
+	[[ " ${feats[*]} " == *" systemd "* ]] && cgargs+=(systemd.unified_cgroup_hierarchy=0)
+	;;
+*) echo "v2vm: --cgroup $cgroup: want v2 or hybrid" >&2; exit 2 ;;
+esac
+cgargs+=("v2vm.cgroup=$cgroup")
 need() { # need PROGRAM OPTION PACKAGE: the guest runs the host's /usr
 	command -v "$1" >/dev/null || PATH=$PATH:/usr/sbin:/sbin command -v "$1" >/dev/null ||
 		{ echo "v2vm: $2 needs $1 on the host (apt-get install $3; make v2vm-deps installs it)" >&2; exit 2; }
@@ -85,7 +100,7 @@ boot_once() {
 	pids+=("$c1" "$c2")
 	qemu-system-x86_64 -machine q35 -accel tcg,thread=multi -cpu max -smp "${V2VM_SMP:-2}" \
 		-m "${V2VM_MEM:-2048}" -bios /usr/share/qemu/qboot.rom -kernel "$KDIR/vmlinux" -initrd "$INITRD" \
-		-append "console=ttyS0 quiet panic=-1 tsc=reliable mitigations=off init_on_alloc=0 softlockup_panic=1 cgroup_no_v1=all v2vm.watchdog=${V2VM_WATCHDOG:-60} ${lsm[*]} v2vm.features=$(IFS=,; echo "${feats[*]}")" \
+		-append "console=ttyS0 quiet panic=-1 tsc=reliable mitigations=off init_on_alloc=0 softlockup_panic=1 ${cgargs[*]} v2vm.watchdog=${V2VM_WATCHDOG:-60} ${lsm[*]} v2vm.features=$(IFS=,; echo "${feats[*]}")" \
 		-device i6300esb -action watchdog=poweroff \
 		-display none -no-user-config -nodefaults -no-reboot -nic none -serial "file:$ctl/console.log" \
 		-device virtio-serial-pci,id=vs -chardev "file,id=out,path=$ctl/out" -chardev "file,id=err,path=$ctl/err" \
@@ -121,7 +136,7 @@ for attempt in 1 2; do
 	boot_once || qrc=$?
 	up=$(cat "$ctl/uptime" 2>/dev/null || true)
 	t0=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
-	echo "v2vm: VM ${feats[*]:+(${feats[*]}) }ran ${t0}s, command started at ${up:-?}s of guest uptime (attempt $attempt)" >&2
+	echo "v2vm: VM ($cgroup${feats[*]:+ ${feats[*]}}) ran ${t0}s, command started at ${up:-?}s of guest uptime (attempt $attempt)" >&2
 	[[ -s $ctl/rc ]] && exit "$(cat "$ctl/rc")"
 	if ((qrc == 124)); then
 		echo "v2vm: timeout after ${timeout}s, killed qemu; console:" >&2
