@@ -154,10 +154,19 @@ mounts_under() {
 # clean_after RUNTIME RUNDIR CALLLOG: deletes what the suite left after one program and
 # prints one "cleanup: ..." note per thing it found (nothing when all was clean).
 clean_after() {
-	local runtime="$1" rundir="$2" calllog="$3" ids id pids dirs d left m
+	local runtime="$1" rundir="$2" calllog="$3" ids id pids dirs d left m live_list
 	mapfile -t ids < <(created_ids "$calllog")
+	# One "list -q" (runc, crun, tekapo) rather than a "state" per ID (32 for
+	# linux_cgroups_network: ~30 s in the VM lane); "state" per ID when list fails.
+	local -A live=()
+	local listed=0
+	if [ "${#ids[@]}" -gt 0 ] && live_list="$(timeout 10 "$runtime" list -q 2>/dev/null)"; then
+		listed=1
+		for id in $live_list; do live[$id]=1; done
+	fi
 	for id in "${ids[@]}"; do
-		if timeout 10 "$runtime" state "$id" >/dev/null 2>&1; then
+		if { [ "$listed" = 1 ] && [ -n "${live[$id]:-}" ]; } ||
+			{ [ "$listed" = 0 ] && timeout 10 "$runtime" state "$id" >/dev/null 2>&1; }; then
 			echo "cleanup: deleting container $id"
 			timeout 30 "$runtime" delete --force "$id" >/dev/null 2>&1 ||
 				echo "cleanup: delete --force $id failed"
