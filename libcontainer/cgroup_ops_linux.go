@@ -27,14 +27,18 @@ func (c *Container) Stats() (*cgroups.Stats, error) {
 	return st, nil
 }
 
-// Update gives a live container new resources (the whole set: callers
-// merge their changes into c.State.Config.Cgroup.Resources first) and
-// saves them in the container's state, so later commands see them.
-// Device rules are not changed by an update. On failure the old limits
-// are written back.
-func (c *Container) Update(r *specs.LinuxResources) error {
+// Update changes a live container's resources: the fields set in delta
+// replace the container's (MergeResources), the result is written and
+// saved in the container's state, so later commands see it. Device rules
+// are not changed by an update. On failure the old limits are written
+// back.
+func (c *Container) Update(delta *specs.LinuxResources) error {
 	if s := c.Status(); s == Stopped {
 		return ErrNotRunning
+	}
+	r := MergeResources(c.State.Config.Cgroup.Resources, delta)
+	if err := checkMemorySwap(r.Memory); err != nil {
+		return err
 	}
 	m, err := c.cgroup()
 	if err != nil {

@@ -190,7 +190,7 @@ func startInit(o *CreateOpts, dir *stateDir, mgr cgroups.Manager, rec *recorder)
 	ov := rec.st.Overlay
 	ic := &initConfig{Mode: "init", ID: o.ID, Config: cfg, Process: cfg.Process, StartFd: -1, ConsoleFd: -1,
 		PreserveFds: o.PreserveFds, JoinCgroup: true, NewCgroupNS: cfg.HasNew(configs.NEWCGROUP),
-		CgroupPaths: cgroupMountPaths(mgr), InUserNS: hasUserNS(cfg), Overlay: ov}
+		CgroupPaths: cgroups.MountNames(mgr.Paths()), InUserNS: hasUserNS(cfg), Overlay: ov}
 	var extra []*os.File
 	if !o.Run {
 		sock, err := listenStart(dir)
@@ -210,6 +210,7 @@ func startInit(o *CreateOpts, dir *stateDir, mgr cgroups.Manager, rec *recorder)
 		return nil, err
 	}
 	defer closeAll(mfds)
+	ic.LateIdmap = lateIdmaps(cfg)
 	binds, err := unreachableBinds(cfg, mfds) // parity: bind_userns_linux.go
 	if err != nil {
 		return nil, err
@@ -279,9 +280,17 @@ func drive(p *proc, ic *initConfig, mgr cgroups.Manager, hooks *configs.Hooks, r
 		reply := syncType("")
 		switch m.Type {
 		case msgPty:
-			p.pty = os.NewFile(uintptr(fd), "pty-master")
-			clearONLCR(fd) // parity: before the process can write (tty_onlcr_linux.go)
+			p.pty = os.NewFile(uintptr(fd), "pty-master") // ONLCR cleared by init (tty_onlcr_linux.go)
 			continue
+		case msgIdmapSource:
+			err := idmapLate(ic.Config, ic.LateIdmap, m.Message, fd)
+			if fd >= 0 {
+				unix.Close(fd)
+			}
+			if err != nil {
+				return err
+			}
+			reply = msgIdmapDone
 		case msgSeccompFd:
 			err := forwardSeccompFd(ic.Seccomp, ic.HookState, fd)
 			unix.Close(fd)
@@ -362,22 +371,6 @@ func newBootstrap(cfg *configs.Config) *bootstrap {
 func hasUserNS(cfg *configs.Config) bool {
 	_, ok := cfg.Namespace(configs.NEWUSER)
 	return ok
-}
-
-// cgroupMountPaths names each hierarchy for a "cgroup" mount inside.
-func cgroupMountPaths(mgr cgroups.Manager) map[string]string {
-	out := map[string]string{}
-	for ctrl, dir := range mgr.Paths() {
-		name := ctrl
-		switch {
-		case ctrl == "":
-			name = "unified"
-		case len(ctrl) > 5 && ctrl[:5] == "name=":
-			name = ctrl[5:]
-		}
-		out[name] = dir
-	}
-	return out
 }
 
 func writePidFile(path string, pid int) error {

@@ -28,6 +28,7 @@ import (
 	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/tekapo/tekapo/libcontainer/cgroups"
 	"github.com/tekapo/tekapo/libcontainer/configs"
 )
 
@@ -237,7 +238,7 @@ type extMount struct{ dest, source string }
 // externalMounts lists the config's bind mounts, the cgroup directories a
 // "cgroup" mount binds (cgroup v1, or v2 without a cgroup namespace), and
 // in a user namespace the device nodes bound from the host, as CRIU must
-// be told of them. cg is cgroupMountPaths of the container's cgroups.
+// be told of them. cg is cgroups.MountNames of the container's cgroups.
 func externalMounts(cfg *configs.Config, cg map[string]string) []extMount {
 	var out []extMount
 	root, err := openRoot(cfg.Rootfs)
@@ -258,7 +259,7 @@ func externalMounts(cfg *configs.Config, cg map[string]string) []extMount {
 	for _, m := range cfg.Mounts {
 		switch {
 		case m.Device == "cgroup":
-			if dir, ok := cg["unified"]; ok && len(cg) == 1 {
+			if dir, ok := cgroups.PureV2(cg); ok {
 				if !cfg.HasNew(configs.NEWCGROUP) {
 					add(m.Destination, dir)
 				}
@@ -284,7 +285,7 @@ func dumpMounts(c *Container, opts *rpc.CriuOpts) error {
 	if err != nil {
 		return err
 	}
-	for _, m := range externalMounts(c.State.Config, cgroupMountPaths(mgr)) {
+	for _, m := range externalMounts(c.State.Config, cgroups.MountNames(mgr.Paths())) {
 		opts.ExtMnt = append(opts.ExtMnt, &rpc.ExtMountMap{Key: proto.String(m.dest), Val: proto.String(m.dest)})
 	}
 	return nil

@@ -124,7 +124,7 @@ func Restore(o *RestoreOpts) (c *Container, err error) {
 	if extra, err = restoreNamespaces(cfg, opts); err != nil {
 		return nil, err
 	}
-	if err := restoreMounts(cfg, cgroupMountPaths(mgr), opts); err != nil {
+	if err := restoreMounts(cfg, cgroups.MountNames(mgr.Paths()), opts); err != nil {
 		return nil, err
 	}
 	if err := inheritStdio(o.ImagePath, opts); err != nil {

@@ -32,7 +32,10 @@ var nsFile = map[configs.NamespaceType]string{
 }
 
 // Exec starts o.Process in every namespace and the cgroup of the
-// container's init, and returns its pid once it is about to exec.
+// container's init, and returns its pid once it is about to exec. It works
+// from the state c was loaded with and leaves c's lock as it is: a caller
+// that must let other commands in meanwhile (resume, which an exec into a
+// paused container waits for) closes c first.
 func (c *Container) Exec(o *ExecOpts) (int, error) {
 	switch s := c.Status(); {
 	case s == Stopped:
@@ -40,10 +43,6 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	case s == Paused && !o.IgnorePaused:
 		return 0, fmt.Errorf("cannot exec in a paused container (use --ignore-paused to override)")
 	}
-	// From here on the state is read: let other commands in, above all
-	// resume, which an exec into a paused container (--ignore-paused)
-	// waits for.
-	c.Close()
 	cfg := c.State.Config
 	mgr, err := c.cgroup()
 	if err != nil {

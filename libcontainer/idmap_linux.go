@@ -44,8 +44,8 @@ func idmapMounts(cfg *configs.Config) (map[int]*os.File, error) {
 				return nil, fmt.Errorf("idmapped mount %s on %s: %w", m.Source, m.Destination, err)
 			}
 		}
-		if len(m.UIDMappings) == 0 && len(m.GIDMappings) == 0 {
-			continue
+		if len(m.UIDMappings) == 0 && len(m.GIDMappings) == 0 || lateIdmap(cfg, i) {
+			continue // late ones: idmap_late_linux.go
 		}
 		f, err := idmapMount(m, nsCache)
 		if err != nil {
@@ -87,26 +87,34 @@ func idmapMount(m *configs.Mount, nsCache map[string]*os.File) (*os.File, error)
 		}
 		return nil, fmt.Errorf("clone mount: %w", err)
 	}
+	if err := idmapTree(fd, m, ns); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), "idmapped:"+m.Source), nil
+}
+
+// idmapTree idmaps the detached mount tree fd with the user namespace ns
+// (m's mapping) and sets m's bind flags on it.
+func idmapTree(fd int, m *configs.Mount, ns *os.File) error {
 	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_IDMAP, Userns_fd: uint64(ns.Fd())}
 	setFlags := uint(0)
 	if m.RecursiveIDMap {
 		setFlags = unix.AT_RECURSIVE
 	}
 	if err := unix.MountSetattr(fd, "", uint(unix.AT_EMPTY_PATH)|setFlags, &attr); err != nil {
-		unix.Close(fd)
 		if errors.Is(err, unix.EINVAL) {
-			return nil, fmt.Errorf("the filesystem of %s cannot be idmapped (or it is already idmapped): %w", m.Source, err)
+			return fmt.Errorf("the filesystem of %s cannot be idmapped (or it is already idmapped): %w", m.Source, err)
 		}
-		return nil, fmt.Errorf("mount_setattr idmap: %w", err)
+		return fmt.Errorf("mount_setattr idmap: %w", err)
 	}
 	if set := bindAttrs(m.Flags); set != 0 {
 		attr = unix.MountAttr{Attr_set: set}
 		if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr); err != nil {
-			unix.Close(fd)
-			return nil, fmt.Errorf("mount_setattr: %w", err)
+			return fmt.Errorf("mount_setattr: %w", err)
 		}
 	}
-	return os.NewFile(uintptr(fd), "idmapped:"+m.Source), nil
+	return nil
 }
 
 // bindAttrs are the mount_setattr attributes of a bind mount's MS_ flags.

@@ -150,37 +150,36 @@ func standardInit(sock syncSock, ic *initConfig) error {
 	if waiter != nil {
 		sock.f.Close() // create: the parent is gone by start
 	}
-	// startContainer hooks run once start has connected; start returns
-	// (and runs the poststart hooks) once the process is exec'd, or with
-	// the error that stopped it (startsock_linux.go).
-	start := func() error { return runStartContainerHooks(cfg.Hooks.StartContainer, ic.HookState, p.env) }
+	// Once start has connected: drop privileges and load seccomp (unless
+	// done before ready), run the startContainer hooks, exec. The hooks run
+	// as runc runs them, as the process will run: its user, capabilities,
+	// no_new_privs and seccomp filter; start returns (and runs the
+	// poststart hooks) once the process is exec'd, or with the error that
+	// stopped it (startsock_linux.go).
+	last := func() error {
+		if !early {
+			if err := p.finalize(sock); err != nil {
+				return err
+			}
+		}
+		return runStartContainerHooks(cfg.Hooks.StartContainer, ic.HookState, p.env)
+	}
 	if waiter == nil {
 		// run: the parent reads an error frame, or sees the socket
 		// close at execve.
-		if err := start(); err != nil {
+		if err := last(); err != nil {
 			return err
 		}
-		return p.finish(sock, early)
+		return p.exec()
 	}
-	conn, err := waiter.wait(start)
+	conn, err := waiter.wait(last)
 	if err != nil {
 		return err
 	}
-	// start is still connected: what fails from here on is its error.
-	err = p.finish(sock, early)
+	// start is still connected: an execve failure is its error.
+	err = p.exec()
 	startFailed(conn, err)
 	return err
-}
-
-// finish is the end of init: drop privileges and load seccomp (unless
-// done before ready), then exec. It returns only an error.
-func (e *execProcess) finish(sock syncSock, finalized bool) error {
-	if !finalized {
-		if err := e.finalize(sock); err != nil {
-			return err
-		}
-	}
-	return e.exec()
 }
 
 // execInit runs a new process in an existing container (tekapo exec): the

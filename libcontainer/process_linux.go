@@ -44,6 +44,9 @@ type initConfig struct {
 	InUserNS bool `json:"in_userns,omitempty"`
 	// MountFds: index in Config.Mounts → fd of its idmapped mount.
 	MountFds map[int]int `json:"mount_fds,omitempty"`
+	// LateIdmap: indexes in Config.Mounts of the idmapped mounts whose
+	// source init clones (inside an earlier mount: idmap_late_linux.go).
+	LateIdmap []int `json:"late_idmap,omitempty"`
 	// HookState is given to createContainer and startContainer hooks.
 	HookState *specs.State `json:"hook_state,omitempty"`
 	// Overlay: the root is an overlay with these dirs (overlay_linux.go).

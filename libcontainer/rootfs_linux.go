@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
 	"golang.org/x/sys/unix"
 
+	"github.com/tekapo/tekapo/libcontainer/cgroups"
 	"github.com/tekapo/tekapo/libcontainer/configs"
 )
 
@@ -50,6 +52,14 @@ func setupRootfs(sock syncSock, ic *initConfig, console func() error) error {
 			m, devRO = &rw, true
 		}
 		if fd, ok := ic.MountFds[i]; ok {
+			if err := attachMount(root, m, fd); err != nil {
+				return err
+			}
+		} else if slices.Contains(ic.LateIdmap, i) {
+			fd, err := cloneLateIdmap(sock, root, cfg, i)
+			if err != nil {
+				return err
+			}
 			if err := attachMount(root, m, fd); err != nil {
 				return err
 			}
@@ -438,7 +448,7 @@ func mountCgroupV1(root *os.File, m *configs.Mount, ic *initConfig) error {
 	defer t.Close()
 	ro := m.Flags & unix.MS_RDONLY
 	base := m.Flags &^ (unix.MS_RDONLY | unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT)
-	if dir, ok := ic.CgroupPaths["unified"]; ok && len(ic.CgroupPaths) == 1 {
+	if dir, ok := cgroups.PureV2(ic.CgroupPaths); ok {
 		// Pure v2: in a cgroup namespace a cgroup2 mount shows the
 		// container's subtree; without one, bind its directory.
 		if ic.NewCgroupNS {

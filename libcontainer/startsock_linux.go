@@ -13,10 +13,10 @@ package libcontainer
 //
 // | bytes      | when                                     | start                    |
 // |------------|------------------------------------------|--------------------------|
-// | "E" msg    | a startContainer hook failed             | fails with msg           |
-// | "0"        | hooks done; init now drops privileges,   | reads on                 |
-// |            | loads seccomp and execs                  |                          |
-// | "0" "E" msg| one of those last steps failed           | fails with msg           |
+// | "E" msg    | dropping privileges, loading seccomp or  | fails with msg           |
+// |            | a startContainer hook failed             |                          |
+// | "0"        | all done: init now execs                 | reads on                 |
+// | "0" "E" msg| execve failed                            | fails with msg           |
 // | "0", EOF   | execve succeeded: the connection is      | succeeds (poststart next)|
 // |            | close-on-exec                            |                          |
 // | EOF alone  | init died                                | "container init exited   |
@@ -24,8 +24,9 @@ package libcontainer
 //
 // So start returns once the process runs, or with the error that stopped
 // it, with no extra round trip: init writes at most twice, start reads
-// until the connection closes. (A death between "0" and execve, e.g. a
-// seccomp filter that kills, looks like success, as it does to runc.)
+// until the connection closes. (A seccomp filter that kills the write of
+// "0" or a hook's fork looks like "exited before start"; a death in
+// execve itself looks like success, as it does to runc.)
 
 import (
 	"errors"
@@ -73,9 +74,9 @@ func listenStart(d *stateDir) (*os.File, error) {
 // startWaiter is init's side.
 type startWaiter struct{ fd int }
 
-// wait blocks until start connects, runs before (the startContainer
-// hooks) and answers "0"; it returns the connection, on which done
-// reports the rest.
+// wait blocks until start connects, runs before (credentials, seccomp,
+// the startContainer hooks) and answers "0"; it returns the connection,
+// on which startFailed reports an execve failure.
 func (w *startWaiter) wait(before func() error) (int, error) {
 	conn, _, err := unix.Accept4(w.fd, unix.SOCK_CLOEXEC)
 	for err == unix.EINTR {

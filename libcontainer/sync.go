@@ -14,6 +14,10 @@ package libcontainer
 // |   |             |               |                  | and createRuntime hooks (only when the config |
 // |   |             |               |                  | has some: otherwise 4-5 are not sent)         |
 // | 5 | parent→init | hooksDone     | -                |                                               |
+// | m | init→parent | idmapSource   | mount index, fd  | while mounting, for each mount in LateIdmap:  |
+// |   |             |               |                  | its source, cloned inside the root: idmap it  |
+// |   |             |               |                  | (idmap_late_linux.go)                         |
+// | m'| parent→init | idmapDone     | -                | idmapped; init attaches it                    |
 // | 6 | init→parent | seccompFd     | fd               | notify listener fd to forward to the agent    |
 // | 7 | parent→init | seccompDone   | -                |                                               |
 // | 8 | init→parent | pty           | fd               | terminal master (run/exec without a socket);  |
@@ -50,6 +54,8 @@ const (
 	msgCgroupDone  syncType = "cgroupDone"
 	msgHooks       syncType = "hooks"
 	msgHooksDone   syncType = "hooksDone"
+	msgIdmapSource syncType = "idmapSource"
+	msgIdmapDone   syncType = "idmapDone"
 	msgSeccompFd   syncType = "seccompFd"
 	msgSeccompDone syncType = "seccompDone"
 	msgPty         syncType = "pty"

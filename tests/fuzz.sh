@@ -6,7 +6,7 @@ set -e
 t=${FUZZTIME:-3s}
 total=0
 for spec in specconv:FuzzConvert specconv:FuzzMountOptions libcontainer:FuzzValidateID \
-	libcontainer:FuzzStateLoad cmd/tekapo:FuzzParseSignal cmd/tekapo:FuzzUpdateJSON; do
+	libcontainer:FuzzStateLoad cmd/tekapo:FuzzParseSignal libcontainer:FuzzUpdateJSON; do
 	pkg=${spec%%:*}
 	name=${spec##*:}
 	if ! out=$(${GO:-go} test -run '^$' -fuzz "^$name\$" -fuzztime "$t" -parallel 1 "./$pkg/" 2>&1); then

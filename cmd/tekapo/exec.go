@@ -90,8 +90,11 @@ func execAction(c *cli.Context, id string) error {
 	}
 	opts := &libcontainer.ExecOpts{Process: p, PidFile: c.String("pid-file"), Console: console, SubCgroups: sub,
 		PreserveFds: c.Int("preserve-fds"), IgnorePaused: c.Bool("ignore-paused"), Stdio: stdio()}
-	pid, err := ct.Exec(opts)
+	// The state is read: let other commands in before the process starts,
+	// above all resume, which an exec into a paused container
+	// (--ignore-paused) waits for.
 	ct.Close()
+	pid, err := ct.Exec(opts)
 	if console != nil {
 		console.Close()
 	}

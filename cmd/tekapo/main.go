@@ -30,7 +30,7 @@ func main() {
 			&cli.StringFlag{Name: "log", Usage: "write the runtime's log to this file (default: stderr)"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 			&cli.BoolFlag{Name: "debug", Usage: "enable debug logging"},
-			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "refused: tekapo has no systemd cgroup driver (create and run fail with it)"},
+			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "use the systemd cgroup driver: transient scopes over D-Bus, cgroupsPath slice:prefix:name (pure cgroup v2 with systemd running; refused elsewhere)"},
 			rootlessFlag,
 		},
 		Before:   setupLog,

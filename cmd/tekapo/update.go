@@ -30,23 +30,8 @@ Device rules are not changed by update.`,
 		if err != nil {
 			return err
 		}
-		return withContainer(c, func(ct *libcontainer.Container) error {
-			next := mergeResources(ct.State.Config.Cgroup.Resources, r)
-			if err := checkMemorySwap(next.Memory); err != nil {
-				return err
-			}
-			return ct.Update(next)
-		})
+		return withContainer(c, func(ct *libcontainer.Container) error { return ct.Update(r) })
 	},
-}
-
-// checkMemorySwap refuses a memory limit above the memory+swap limit with
-// advice, instead of the kernel's "invalid argument".
-func checkMemorySwap(m *specs.LinuxMemory) error {
-	if m == nil || m.Limit == nil || m.Swap == nil || *m.Limit <= 0 || *m.Swap <= 0 || *m.Swap >= *m.Limit {
-		return nil
-	}
-	return fmt.Errorf("memory limit %d is above the memory+swap limit %d: set --memory-swap too", *m.Limit, *m.Swap)
 }
 
 func updateFlags() []cli.Flag {

@@ -27,7 +27,9 @@
 //     ignored. swappiness and disableOOMKiller are v1-only and ignored on v2
 //     (as runc). realtime*, blockIO leafWeight and network fail on v2;
 //     unified fails on v1/hybrid.
-//   - Devices: v1 writes "a" to devices.deny then each rule in order; v2
+//   - Devices: v1 writes "a" to devices.deny then each rule in order (an
+//     update of a deny-all + allows list writes only the difference per
+//     device: devices_v1_transition.go); v2
 //     attaches an eBPF program (package devices) whose logic is the pure-Go
 //     devices.Allowed: last matching rule wins, default deny.
 //   - Rootless without limits: Create/Apply/Destroy never fail; with limits,
@@ -37,6 +39,8 @@
 package cgroups
 
 import (
+	"strings"
+
 	"github.com/tekapo/tekapo/libcontainer/configs"
 )
 
@@ -76,4 +80,30 @@ type Manager interface {
 	Paths() map[string]string
 	// OOMKillCount is how many processes of the container the OOM killer killed.
 	OOMKillCount() (uint64, error)
+}
+
+// MountNames maps each hierarchy of paths (Manager.Paths) to the name of
+// its directory under a "cgroup" mount inside a container: the
+// controller(s) as mounted, a named hierarchy's name, "unified" for the
+// cgroup2 one.
+func MountNames(paths map[string]string) map[string]string {
+	out := map[string]string{}
+	for ctrl, dir := range paths {
+		name := ctrl
+		switch {
+		case ctrl == "":
+			name = "unified"
+		case strings.HasPrefix(ctrl, "name="):
+			name = ctrl[len("name="):]
+		}
+		out[name] = dir
+	}
+	return out
+}
+
+// PureV2 reports whether named (MountNames) is the one cgroup2 hierarchy
+// of a pure cgroup v2 host, and gives its directory.
+func PureV2(named map[string]string) (string, bool) {
+	dir, ok := named["unified"]
+	return dir, ok && len(named) == 1
 }

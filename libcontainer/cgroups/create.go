@@ -189,10 +189,14 @@ func (m *manager) apply(ws []write, r *specs.LinuxResources) error {
 
 // writeDevicesV1 denies everything, then replays the rules in order.
 func (m *manager) writeDevicesV1(rules []devices.Rule) error {
-	dir := m.dirFor("devices")
-	if err := m.ops.writeFile(dir, "devices.deny", "a"); err != nil {
+	if err := m.ops.writeFile(m.dirFor("devices"), "devices.deny", "a"); err != nil {
 		return fmt.Errorf("devices: %w", err)
 	}
+	return m.writeRulesV1(rules)
+}
+
+func (m *manager) writeRulesV1(rules []devices.Rule) error {
+	dir := m.dirFor("devices")
 	for i, r := range rules {
 		if err := m.ops.writeFile(dir, r.V1File(), r.V1Line()); err != nil {
 			return fmt.Errorf("devices[%d]: %w", i, err)
@@ -246,7 +250,15 @@ func (m *manager) Set(cfg *configs.Cgroup) error {
 	if err := m.checkBeforeUpdate(cfg.Resources); err != nil {
 		return err
 	}
-	if err := m.apply(ws, unchangedDevicesLeft(m.cfg.Resources, cfg.Resources)); err != nil {
+	next := unchangedDevicesLeft(m.cfg.Resources, cfg.Resources)
+	if t, ok := m.v1DeviceTransition(m.cfg.Resources, next); ok {
+		if err := m.writeAll(ws); err != nil {
+			return err
+		}
+		if err := m.writeRulesV1(t); err != nil {
+			return err
+		}
+	} else if err := m.apply(ws, next); err != nil {
 		return err
 	}
 	if cfg.Resources != nil {

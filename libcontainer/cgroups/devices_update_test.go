@@ -12,7 +12,9 @@ import (
 // the ones in force writes no devices.deny "a": on v1 that would leave a
 // running container without its devices until the rules are replayed
 // (runc makes a minimal transition: none here). Rules that change are
-// still written. Before, every update denied everything first.
+// written as runc's minimal transition: per device, the access bits added
+// are allowed and the bits dropped denied, with no deny-all first. Before,
+// every update denied everything first.
 func TestSetKeepsUnchangedDevices(t *testing.T) {
 	f := newFakeHost(t, "hybrid")
 	devs := []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}, {Allow: true, Type: "c", Major: i64(1), Minor: i64(3), Access: "rw"}}
@@ -37,5 +39,21 @@ func TestSetKeepsUnchangedDevices(t *testing.T) {
 	if err := m.Set(&configs.Cgroup{Path: "/tekapo/d", Resources: &specs.LinuxResources{Devices: changed}}); err != nil {
 		t.Fatal(err)
 	}
-	sameList(t, grepLog(f.log, "devices."), []string{"devices.deny=a", "devices.deny=a *:* rwm", "devices.allow=c 1:3 rw", "devices.allow=c 1:5 r"})
+	// Changed rules: only the difference per device, as runc's minimal
+	// transition (before, "devices.deny=a" and a full replay: /dev/null
+	// denied for a moment though both lists allow it).
+	sameList(t, grepLog(f.log, "devices."), []string{"devices.allow=c 1:5 r"})
+	f.log = nil
+	fewer := []specs.LinuxDeviceCgroup{devs[0], {Allow: true, Type: "c", Major: i64(1), Minor: i64(3), Access: "r"}}
+	if err := m.Set(&configs.Cgroup{Path: "/tekapo/d", Resources: &specs.LinuxResources{Devices: fewer}}); err != nil {
+		t.Fatal(err)
+	}
+	sameList(t, grepLog(f.log, "devices."), []string{"devices.deny=c 1:3 w", "devices.deny=c 1:5 r"})
+	// Another shape (a deny rule after the allows): replayed in full.
+	f.log = nil
+	mixed := append(fewer[:2:2], specs.LinuxDeviceCgroup{Allow: false, Type: "c", Major: i64(1), Minor: i64(3), Access: "r"})
+	if err := m.Set(&configs.Cgroup{Path: "/tekapo/d", Resources: &specs.LinuxResources{Devices: mixed}}); err != nil {
+		t.Fatal(err)
+	}
+	sameList(t, grepLog(f.log, "devices."), []string{"devices.deny=a", "devices.deny=a *:* rwm", "devices.allow=c 1:3 r", "devices.deny=c 1:3 r"})
 }

@@ -29,7 +29,7 @@ func TestPlanV1(t *testing.T) {
 			//lint:ignore SA1019 checks that the deprecated field is ignored
 			Kernel: i64(1 << 20), KernelTCP: i64(2 << 20), Swappiness: u64(10), DisableOOMKiller: boolp(true)},
 		CPU: &specs.LinuxCPU{Shares: u64(512), Quota: i64(50000), Period: u64(100000), Burst: u64(1000),
-			RealtimeRuntime: i64(950), RealtimePeriod: u64(1000), Cpus: "0-1", Mems: "0", Idle: i64(1)},
+			RealtimeRuntime: i64(950), RealtimePeriod: u64(1000), Cpus: "0-1", Mems: "0", Idle: i64(0)},
 		Pids: &specs.LinuxPids{Limit: i64(42)},
 		BlockIO: &specs.LinuxBlockIO{Weight: u16(300), LeafWeight: u16(200),
 			WeightDevice:            []specs.LinuxWeightDevice{{LinuxBlockIODevice: specs.LinuxBlockIODevice{Major: 8, Minor: 0}, Weight: u16(100)}},
@@ -50,13 +50,13 @@ func TestPlanV1(t *testing.T) {
 		"memory/memory.kmem.tcp.limit_in_bytes=2097152",
 		"memory/memory.swappiness=10",
 		"memory/memory.oom_control=1",
+		"cpu/cpu.idle=0",
 		"cpu/cpu.shares=512",
 		"cpu/cpu.cfs_period_us=100000",
 		"cpu/cpu.cfs_quota_us=50000",
 		"cpu/cpu.cfs_burst_us=1000",
 		"cpu/cpu.rt_period_us=1000",
 		"cpu/cpu.rt_runtime_us=950",
-		"cpu/cpu.idle=1",
 		"cpuset/cpuset.cpus=0-1",
 		"cpuset/cpuset.mems=0",
 		"pids/pids.max=42",
@@ -70,6 +70,27 @@ func TestPlanV1(t *testing.T) {
 		"net_prio/net_prio.ifpriomap=eth0 5",
 		"rdma/rdma.max=mlx5_0 hca_handle=3 hca_object=100",
 	})
+}
+
+// TestCPUIdleBeforeWeight: cpu.idle is written before the weight, and an
+// idle cgroup gets no weight (the kernel refuses one: EINVAL), as current
+// runc's fs2 setCPU; so a container made idle and then not idle again
+// keeps its shares (tests/integration TestUpdateCPUIdleWithShares).
+func TestCPUIdleBeforeWeight(t *testing.T) {
+	for name, plan := range map[string]func(*specs.LinuxResources) ([]write, error){"v1": planV1, "v2": planV2} {
+		for idle, want := range map[int64]string{1: "cpu/cpu.idle=1", 0: "cpu/cpu.idle=0 cpu/cpu.shares=1024"} {
+			ws, err := plan(&specs.LinuxResources{CPU: &specs.LinuxCPU{Shares: u64(1024), Idle: i64(idle)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if name == "v2" {
+				want = strings.ReplaceAll(want, "cpu.shares=1024", "cpu.weight=39")
+			}
+			if got := strings.Join(files(ws), " "); got != want {
+				t.Errorf("%s idle %d: got %s, want %s", name, idle, got, want)
+			}
+		}
+	}
 }
 
 func TestPidsLimitValues(t *testing.T) {
@@ -104,7 +125,7 @@ func TestPlanV2(t *testing.T) {
 			Swappiness: u64(10), DisableOOMKiller: boolp(true),
 			//lint:ignore SA1019 checks that the deprecated field is ignored
 			Kernel: i64(1)},
-		CPU:  &specs.LinuxCPU{Shares: u64(1024), Quota: i64(50000), Period: u64(100000), Burst: u64(1000), Idle: i64(1), Cpus: "1", Mems: "0"},
+		CPU:  &specs.LinuxCPU{Shares: u64(1024), Quota: i64(50000), Period: u64(100000), Burst: u64(1000), Idle: i64(0), Cpus: "1", Mems: "0"},
 		Pids: &specs.LinuxPids{Limit: i64(-1)},
 		BlockIO: &specs.LinuxBlockIO{Weight: u16(500),
 			ThrottleReadBpsDevice:   []specs.LinuxThrottleDevice{{LinuxBlockIODevice: specs.LinuxBlockIODevice{Major: 8, Minor: 0}, Rate: 1000}},
@@ -123,10 +144,10 @@ func TestPlanV2(t *testing.T) {
 		"memory/memory.swap.max=33554432",
 		"memory/memory.max=67108864",
 		"memory/memory.low=33554432",
+		"cpu/cpu.idle=0",
 		"cpu/cpu.weight=39",
 		"cpu/cpu.max=50000 100000",
 		"cpu/cpu.max.burst=1000",
-		"cpu/cpu.idle=1",
 		"cpuset/cpuset.cpus=1",
 		"cpuset/cpuset.mems=0",
 		"pids/pids.max=max",

@@ -79,7 +79,15 @@ func cpuV1(c *specs.LinuxCPU) []write {
 	w := func(field, ctrl, file, v string) {
 		ws = append(ws, write{field: field, ctrl: ctrl, file: file, value: v})
 	}
-	if c.Shares != nil && *c.Shares != 0 {
+	// cpu.idle first, and the weight only when the cgroup is not idle:
+	// the kernel refuses a weight for an idle cgroup (EINVAL), so an
+	// update from idle back to not idle must clear idle before the
+	// weight is written (current runc's fs2 setCPU, the same order).
+	idle := c.Idle != nil && *c.Idle != 0
+	if c.Idle != nil {
+		w("cpu.idle", "cpu", "cpu.idle", itoa(*c.Idle))
+	}
+	if c.Shares != nil && *c.Shares != 0 && !idle {
 		w("cpu.shares", "cpu", "cpu.shares", utoa(*c.Shares))
 	}
 	if c.Period != nil && *c.Period != 0 {
@@ -96,9 +104,6 @@ func cpuV1(c *specs.LinuxCPU) []write {
 	}
 	if c.RealtimeRuntime != nil && *c.RealtimeRuntime != 0 {
 		w("cpu.realtimeRuntime", "cpu", "cpu.rt_runtime_us", itoa(*c.RealtimeRuntime))
-	}
-	if c.Idle != nil {
-		w("cpu.idle", "cpu", "cpu.idle", itoa(*c.Idle))
 	}
 	if c.Cpus != "" {
 		w("cpu.cpus", "cpuset", "cpuset.cpus", c.Cpus)

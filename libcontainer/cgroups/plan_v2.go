@@ -130,7 +130,15 @@ func cpuV2(c *specs.LinuxCPU) ([]write, error) {
 	w := func(field, ctrl, file, v string) {
 		ws = append(ws, write{field: field, ctrl: ctrl, file: file, value: v})
 	}
-	if c.Shares != nil && *c.Shares != 0 {
+	// cpu.idle first, and the weight only when the cgroup is not idle:
+	// the kernel refuses a weight for an idle cgroup (EINVAL), so an
+	// update from idle back to not idle must clear idle before the
+	// weight is written (current runc's fs2 setCPU, the same order).
+	idle := c.Idle != nil && *c.Idle != 0
+	if c.Idle != nil {
+		w("cpu.idle", "cpu", "cpu.idle", itoa(*c.Idle))
+	}
+	if c.Shares != nil && *c.Shares != 0 && !idle {
 		w("cpu.shares", "cpu", "cpu.weight", utoa(SharesToWeight(*c.Shares)))
 	}
 	quota := c.Quota != nil && *c.Quota != 0
@@ -147,9 +155,6 @@ func cpuV2(c *specs.LinuxCPU) ([]write, error) {
 	}
 	if c.Burst != nil {
 		w("cpu.burst", "cpu", "cpu.max.burst", utoa(*c.Burst))
-	}
-	if c.Idle != nil {
-		w("cpu.idle", "cpu", "cpu.idle", itoa(*c.Idle))
 	}
 	if c.Cpus != "" {
 		w("cpu.cpus", "cpuset", "cpuset.cpus", c.Cpus)

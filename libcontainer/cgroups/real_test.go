@@ -159,6 +159,13 @@ func TestRealDevices(t *testing.T) {
 	if out := c.out.String(); !strings.Contains(out, "null-denied") || !strings.Contains(out, "zero-ok") {
 		t.Fatalf("device access after Set: %q, want null-denied and zero-ok", out)
 	}
+	// v1: the kernel's exceptions are exactly the new list (the minimal
+	// transition allowed 1:5 and denied 1:3, no deny-all in between).
+	if b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup/devices", cfg.Path, "devices.list")); err == nil {
+		if got := strings.TrimSpace(string(b)); got != "c 1:5 r" {
+			t.Errorf("devices.list after Set: %q, want \"c 1:5 r\"", got)
+		}
+	}
 }
 
 func TestRealDestroyNested(t *testing.T) {

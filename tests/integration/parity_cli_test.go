@@ -69,6 +69,8 @@ func TestListMissingRoot(t *testing.T) {
 // a bad value is an error; true as real root is refused (tekapo's rootless
 // cgroup manager would drop the device rules: runc keeps them, so tekapo
 // says no rather than weaken the container). Before, the flag did not exist.
+// The help describes both as they are: --systemd-cgroup said "refused: no
+// systemd cgroup driver" after the driver was merged.
 func TestGlobalRootlessFlag(t *testing.T) {
 	e := newEnv(t)
 	e.write(e.spec("rl", "true"))
@@ -79,7 +81,7 @@ func TestGlobalRootlessFlag(t *testing.T) {
 	}
 	e.expectError(`invalid --rootless "maybe"`, "--rootless", "maybe", "run", "rl")
 	e.expectError("--rootless=true as root", "--rootless", "true", "run", "rl")
-	if out := e.ok("--help"); !strings.Contains(out, "--rootless") || !strings.Contains(out, "systemd-cgroup    refused") {
+	if out := e.ok("--help"); !strings.Contains(out, "--rootless") || !strings.Contains(out, "systemd-cgroup    use the systemd cgroup driver") {
 		t.Errorf("help does not describe --rootless and --systemd-cgroup as they are: %s", out)
 	}
 }
@@ -113,7 +115,7 @@ func TestExecProcessFileWinsOverFlags(t *testing.T) {
 	e.ok("delete", "--force", "pf")
 }
 
-// TestRunKeep: run --keep (current runc; not in 1.1.5) returns the
+// TestRunKeep: run --keep (runc 1.1.5 and current runc) returns the
 // process's status and leaves the container stopped, its state and
 // cgroup there, until `delete` removes them.
 func TestRunKeep(t *testing.T) {
@@ -133,7 +135,8 @@ func TestRunKeep(t *testing.T) {
 
 // TestExecSubCgroup: exec --cgroup puts the process into an existing
 // sub-cgroup of the container's, for one controller ("pids:sub") or all
-// ("sub"), as current runc (1.2 on; not in 1.1.5); a missing sub-cgroup,
+// ("sub"), as runc 1.1.5 and current runc (`runc exec --help` here lists
+// --cgroup); a missing sub-cgroup,
 // a path leaving the container's cgroup or a bad argument is an exec
 // failure (255).
 func TestExecSubCgroup(t *testing.T) {

@@ -87,6 +87,31 @@ func TestNoPivot(t *testing.T) {
 	}
 }
 
+// TestNoPivotHidesHostProc: with --no-pivot the host's mounts stay in the
+// container's mount namespace, out of the chroot's reach. A fully visible
+// host /proc among them would let a nested user namespace in the container
+// mount a proc of its own, unmasked (the kernel allows that only where a
+// proc is already fully visible in the namespace). As current runc does
+// (rootfs_linux.go: msMoveRoot unmounts the host's proc and sysfs), the
+// mount must fail as it does with pivot_root. Without the unmount it
+// printed MOUNTED (checked 2026-12-02 with that loop disabled).
+func TestNoPivotHidesHostProc(t *testing.T) {
+	e := newEnv(t)
+	for _, pivot := range []bool{true, false} {
+		s := e.spec("nestproc", "sh", "-c", "unshare -Urmpf sh -c 'mount -t proc proc /proc && echo MOUNTED || echo REFUSED'")
+		s.Process.User = specs.User{UID: 1000, GID: 1000} // a nested userns mapping root needs CAP_SETFCAP
+		e.write(s)
+		args := []string{"run", "nestproc"}
+		if !pivot {
+			args = []string{"run", "--no-pivot", "nestproc"}
+		}
+		r := e.tekapo(args...)
+		if r.code != 0 || strings.TrimSpace(r.stdout) != "REFUSED" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %s; want the nested proc mount REFUSED", args, r.code, r.stdout, r.stderr)
+		}
+	}
+}
+
 // TestJSONLog: with --log and --log-format json, an error is one JSON line
 // in the log file, the form engines read.
 func TestJSONLog(t *testing.T) {

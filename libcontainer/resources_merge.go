@@ -1,21 +1,22 @@
-package main
+package libcontainer
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"reflect"
-	"strconv"
-	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// mergeResources returns a copy of old with every field set in req
+// How an update's request (tekapo update's flags and --resources, as
+// runc's) is merged into a container's resources: Update takes the
+// request, merges it here and checks the result.
+
+// MergeResources returns a copy of old with every field set in req
 // replaced, as runc's update does: a nil pointer, a pointer to zero (but
 // see zeroIsAValue), an empty string or an empty list leaves the old value; map entries (rdma,
 // unified) are merged key by key. Device rules never change.
-func mergeResources(old, req *specs.LinuxResources) *specs.LinuxResources {
+func MergeResources(old, req *specs.LinuxResources) *specs.LinuxResources {
 	out := &specs.LinuxResources{}
 	if old != nil {
 		b, _ := json.Marshal(old)
@@ -76,29 +77,11 @@ func mergeValue(dst, src reflect.Value) {
 	}
 }
 
-// parseBytes reads a size as docker and runc do: a number with an
-// optional k, m, g, t or p suffix (powers of 1024, "b", "ib" allowed), or -1.
-func parseBytes(s string) (int64, error) {
-	if s == "-1" {
-		return -1, nil
+// checkMemorySwap refuses a memory limit above the memory+swap limit with
+// advice, instead of the kernel's "invalid argument".
+func checkMemorySwap(m *specs.LinuxMemory) error {
+	if m == nil || m.Limit == nil || m.Swap == nil || *m.Limit <= 0 || *m.Swap <= 0 || *m.Swap >= *m.Limit {
+		return nil
 	}
-	t := strings.ToLower(strings.TrimSpace(s))
-	t = strings.TrimSuffix(t, "b")
-	t = strings.TrimSuffix(t, "i")
-	mult := int64(1)
-	if n := len(t); n > 0 {
-		if i := strings.IndexByte("kmgtp", t[n-1]); i >= 0 {
-			mult = int64(1) << (10 * (i + 1))
-			t = strings.TrimSpace(t[:n-1])
-		}
-	}
-	f, err := strconv.ParseFloat(t, 64)
-	if err != nil || f < 0 || t == "" {
-		return 0, fmt.Errorf("%q is not a size", s)
-	}
-	v := f * float64(mult)
-	if v >= 1<<63 {
-		return 0, errors.New("size too large")
-	}
-	return int64(v), nil
+	return fmt.Errorf("memory limit %d is above the memory+swap limit %d: set --memory-swap too", *m.Limit, *m.Swap)
 }

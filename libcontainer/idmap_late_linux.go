@@ -1,0 +1,105 @@
+package libcontainer
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tekapo/tekapo/libcontainer/configs"
+)
+
+// Idmapped sources inside earlier mounts (parity with current runc, which
+// opens each idmapped source when init asks, from a thread in the
+// container's mount namespace: process_linux.go goCreateMountSources).
+// A source inside the rootfs under the destination of an earlier mount is,
+// as the container sees it, that mount's content: on the host the parent
+// would clone the rootfs's directory instead. So for those, init clones
+// the source itself once the mounts before it are made (open_tree,
+// resolved inside the root) and sends the detached tree to the parent
+// (idmapSource in sync.go), which idmaps it (init has no CAP_SYS_ADMIN over
+// the filesystem's user namespace) and answers idmapDone; init then
+// attaches it as it attaches the parent's own clones.
+
+// lateIdmap: cfg.Mounts[i] is idmapped and its source lies inside the
+// rootfs, at or under the destination of an earlier mount.
+func lateIdmap(cfg *configs.Config, i int) bool {
+	m := cfg.Mounts[i]
+	if !m.IsBind() || len(m.UIDMappings) == 0 && len(m.GIDMappings) == 0 && !m.IDMapJoinedUserNS {
+		return false
+	}
+	rel, err := filepath.Rel(cfg.Rootfs, m.Source)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return false
+	}
+	src := filepath.Clean("/" + rel)
+	for _, e := range cfg.Mounts[:i] {
+		d := filepath.Clean("/" + e.Destination)
+		if src == d || strings.HasPrefix(src, d+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// lateIdmaps lists the mounts of cfg that init clones (lateIdmap).
+func lateIdmaps(cfg *configs.Config) []int {
+	var out []int
+	for i := range cfg.Mounts {
+		if lateIdmap(cfg, i) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// cloneLateIdmap is init's half: clone mount i's source inside the root,
+// have the parent idmap it, and return the tree's fd to attach.
+func cloneLateIdmap(sock syncSock, root *os.File, cfg *configs.Config, i int) (int, error) {
+	m := cfg.Mounts[i]
+	rel, _ := filepath.Rel(cfg.Rootfs, m.Source)
+	src, err := lookupInRoot(root, rel, 0)
+	if err != nil {
+		return -1, fmt.Errorf("idmapped mount %s: %w", m.Source, err)
+	}
+	defer src.Close()
+	flags := unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC | unix.AT_EMPTY_PATH
+	if m.Flags&unix.MS_REC != 0 {
+		flags |= unix.AT_RECURSIVE
+	}
+	fd, err := unix.OpenTree(int(src.Fd()), "", uint(flags))
+	if err != nil {
+		return -1, fmt.Errorf("idmapped mount %s: clone: %w", m.Source, err)
+	}
+	if err := sock.send(syncMsg{Type: msgIdmapSource, Message: strconv.Itoa(i)}, fd); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	if _, err := sock.expect(msgIdmapDone); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
+}
+
+// idmapLate is the parent's half: idmap the tree init cloned for mount i.
+func idmapLate(cfg *configs.Config, late []int, index string, fd int) error {
+	i, err := strconv.Atoi(index)
+	if err != nil || fd < 0 || !slices.Contains(late, i) {
+		return fmt.Errorf("init asked to idmap mount %q, which is not one it clones", index)
+	}
+	m := cfg.Mounts[i]
+	ns, err := mappedUserNS(m.UIDMappings, m.GIDMappings)
+	if err != nil {
+		return fmt.Errorf("idmapped mount %s on %s: %w", m.Source, m.Destination, err)
+	}
+	defer ns.Close()
+	if err := idmapTree(fd, m, ns); err != nil {
+		return fmt.Errorf("idmapped mount %s on %s: %w", m.Source, m.Destination, err)
+	}
+	return nil
+}
