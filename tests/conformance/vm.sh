@@ -15,6 +15,8 @@
 #   in the VM and are not listed there.
 # --only REGEX (default: $CONFORMANCE_VM_ONLY below): the programs run in the VM;
 #   --only all: $CONFORMANCE_VM_ALL (adds the blkio and memory programs).
+# --timeout S: per program (run.sh's); the whole boot has $CONFORMANCE_VM_BOOT_TIMEOUT
+#   (default 2400 s).
 # Logs: DIR/<runtime name>/ (default $CONFORMANCE_CACHE_ROOT/logs-vm), shared with
 # the guest; the suite's own lock and bundles stay on the guest's tmpfs.
 #
@@ -95,7 +97,7 @@ done
 args=(--in-guest --only "$only" --timeout "$timeout_s" --log-root "$logroot")
 [ -z "$expect" ] || args+=(--expect "$expect")
 "$here/../v2vm/run.sh" --cgroup hybrid --apparmor "${shares[@]}" \
-	--env "CONFORMANCE_CACHE=$CONFORMANCE_CACHE" --timeout "${CONFORMANCE_VM_TIMEOUT:-900}" \
+	--env "CONFORMANCE_CACHE=$CONFORMANCE_CACHE" --timeout "${CONFORMANCE_VM_BOOT_TIMEOUT:-2400}" \
 	-- "$here/vm.sh" "${args[@]}" "${runtimes[@]}"
 rc=$?
 
