@@ -96,7 +96,7 @@ boot_once() {
 	pids+=("$c1" "$c2")
 	qemu-system-x86_64 -machine q35 -accel tcg,thread=multi -cpu max -smp "${V2VM_SMP:-2}" \
 		-m "${V2VM_MEM:-2048}" -bios /usr/share/qemu/qboot.rom -kernel "$KDIR/vmlinux" -initrd "$INITRD" \
-		-append "console=ttyS0 quiet panic=-1 tsc=reliable mitigations=off init_on_alloc=0 softlockup_panic=1 ${cgargs[*]} v2vm.watchdog=${V2VM_WATCHDOG:-60} ${lsm[*]} v2vm.features=$(IFS=,; echo "${feats[*]}") ${V2VM_APPEND:-}" \
+		-append "console=ttyS0 quiet panic=-1 tsc=reliable mitigations=off init_on_alloc=0 softlockup_panic=1 no_timer_check ${cgargs[*]} v2vm.watchdog=${V2VM_WATCHDOG:-60} ${lsm[*]} v2vm.features=$(IFS=,; echo "${feats[*]}") ${V2VM_APPEND:-}" \
 		-device i6300esb -action watchdog=poweroff \
 		-display none -no-user-config -nodefaults -no-reboot -nic none -serial "file:$ctl/console.log" \
 		-device virtio-serial-pci,id=vs -chardev "file,id=out,path=$ctl/out" -chardev "file,id=err,path=$ctl/err" \
