@@ -16,10 +16,10 @@ const ptyMasterName = "/dev/ptmx"
 // setupTerminal gives the process a terminal when process.terminal is
 // set: a pty from the container's own devpts (init and exec run after the
 // container's /dev is in place), whose master goes to the console socket
-// or, without one, to the parent (message 8 of sync.go), and whose slave
+// or, without one, to the parent (sync.go row 15), and whose slave
 // becomes the controlling terminal and stdio. With mountConsole (a new
 // container's init) the slave is also bind-mounted on /dev/console.
-func setupTerminal(sock syncSock, ic *initConfig, mountConsole bool) error {
+func setupTerminal(sock initSock, ic *initConfig, mountConsole bool) error {
 	p := ic.Process
 	if !p.Terminal {
 		return nil
@@ -116,10 +116,10 @@ func ptyPeer(master int) (int, error) {
 
 // sendMaster hands the master to the console socket as runc does (one
 // message: the name as payload, the fd as SCM_RIGHTS), or to the parent.
-func sendMaster(sock syncSock, consoleFd, master int) error {
+func sendMaster(sock initSock, consoleFd, master int) error {
 	if consoleFd < 0 {
 		clearONLCR(master) // tekapo proxies it: as runc's (tty_onlcr_linux.go)
-		return sock.send(syncMsg{Type: msgPty}, master)
+		return sock.send(ptyMsg{fd: master})
 	}
 	defer unix.Close(consoleFd)
 	if err := unix.Sendmsg(consoleFd, []byte(ptyMasterName), unix.UnixRights(master), nil, 0); err != nil {

@@ -1,7 +1,6 @@
 package libcontainer
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/user"
@@ -266,39 +265,37 @@ func drive(p *proc, ic *initConfig, mgr cgroups.Manager, hooks *configs.Hooks, r
 			p.log.wait() // init's steps are logged before the parent's next ones
 		}
 	}()
-	if err := p.sock.send(syncMsg{Type: msgConfig, Config: ic}, -1); err != nil {
+	if err := p.sock.send(configMsg{Config: ic}); err != nil {
 		return err
 	}
 	waiting := "its first request, after its config"
 	for {
-		m, fd, err := p.sock.recv()
+		m, err := p.sock.recv()
 		if err != nil {
 			// Init's death ends the wait (EOF): say where it was.
 			return fmt.Errorf("init exited before it was ready (tekapo was waiting for %s): %w", waiting, err)
 		}
-		waiting = fmt.Sprintf("its next request, after %q", m.Type)
-		reply := syncType("")
-		switch m.Type {
-		case msgPty:
-			p.pty = os.NewFile(uintptr(fd), "pty-master") // ONLCR cleared by init (tty_onlcr_linux.go)
+		waiting = fmt.Sprintf("its next request, after %q", m.kind())
+		var reply toInit
+		switch m := m.(type) {
+		case ptyMsg:
+			p.pty = os.NewFile(uintptr(m.fd), "pty-master") // ONLCR cleared by init (console_linux.go)
 			continue
-		case msgIdmapSource:
-			err := idmapLate(ic.Config, ic.LateIdmap, m.Message, fd)
-			if fd >= 0 {
-				unix.Close(fd)
-			}
+		case idmapSourceMsg:
+			err := idmapLate(ic.Config, ic.LateIdmap, m.Index, m.fd)
+			unix.Close(m.fd)
 			if err != nil {
 				return err
 			}
-			reply = msgIdmapDone
-		case msgSeccompFd:
-			err := forwardSeccompFd(ic.Seccomp, ic.HookState, fd)
-			unix.Close(fd)
+			reply = idmapDoneMsg{}
+		case seccompFdMsg:
+			err := forwardSeccompFd(ic.Seccomp, ic.HookState, m.fd)
+			unix.Close(m.fd)
 			if err != nil {
 				return err
 			}
-			reply = msgSeccompDone
-		case msgCgroup:
+			reply = seccompDoneMsg{}
+		case cgroupMsg:
 			p.t.step("init start-up")
 			if err := mgr.Apply(p.pid); err != nil {
 				return err
@@ -315,8 +312,8 @@ func drive(p *proc, ic *initConfig, mgr cgroups.Manager, hooks *configs.Hooks, r
 				p.t.step("network")
 				FaultPoint("init:network")
 			}
-			reply = msgCgroupDone
-		case msgHooks:
+			reply = cgroupDoneMsg{}
+		case hooksMsg:
 			if err := runHooks("prestart", hooks.Prestart, ic.HookState); err != nil {
 				return err
 			}
@@ -325,11 +322,8 @@ func drive(p *proc, ic *initConfig, mgr cgroups.Manager, hooks *configs.Hooks, r
 			}
 			p.t.step("prestart, createRuntime hooks")
 			FaultPoint("init:hooks")
-			reply = msgHooksDone
-		case msgReady:
-			if fd >= 0 {
-				unix.Close(fd)
-			}
+			reply = hooksDoneMsg{}
+		case readyMsg:
 			p.t.step("init setup")
 			FaultPoint(ic.Mode + ":ready")
 			if ic.StartFd < 0 {
@@ -338,12 +332,12 @@ func drive(p *proc, ic *initConfig, mgr cgroups.Manager, hooks *configs.Hooks, r
 				return err
 			}
 			return nil
-		case msgError:
-			return errors.New(m.Message)
+		case errorMsg:
+			return p.initErr(m.Err)
 		default:
-			return fmt.Errorf("unexpected message %q from init", m.Type)
+			return fmt.Errorf("unexpected message %q from init", m.kind())
 		}
-		if err := p.sock.send(syncMsg{Type: reply}, -1); err != nil {
+		if err := p.sock.send(reply); err != nil {
 			return err
 		}
 	}
@@ -357,7 +351,7 @@ func newBootstrap(cfg *configs.Config) *bootstrap {
 		if n.Path != "" {
 			b.Join = append(b.Join, n)
 		} else {
-			b.Clone |= cloneFlags[n.Type]
+			b.Clone |= int(n.Type.CloneFlag())
 		}
 	}
 	if b.Clone&unix.CLONE_NEWTIME != 0 {

@@ -257,7 +257,7 @@ func restoreNamespaces(cfg *configs.Config, opts *rpc.CriuOpts) ([]*os.File, err
 			closeFiles(extra)
 			return nil, fmt.Errorf("criu cannot restore into an existing %s namespace (%s)", ns.Type, ns.Path)
 		default:
-			opts.JoinNs = append(opts.JoinNs, &rpc.JoinNamespace{Ns: proto.String(nsFile[ns.Type]),
+			opts.JoinNs = append(opts.JoinNs, &rpc.JoinNamespace{Ns: proto.String(ns.Type.ProcName()),
 				NsFile: proto.String(ns.Path)})
 		}
 	}
@@ -350,7 +350,7 @@ func criuJoinCgroups(mgr cgroups.Manager, cfg *configs.Config, pid int, opts *rp
 
 // loopbackUpIn brings lo up in pid's network namespace.
 func loopbackUpIn(pid int) error {
-	ns, err := netns.GetFromPath("/proc/" + strconv.Itoa(pid) + "/ns/net")
+	ns, err := netns.GetFromPath("/proc/" + strconv.Itoa(pid) + "/ns/" + configs.NEWNET.ProcName())
 	if err != nil {
 		return fmt.Errorf("open the restored network namespace: %w", err)
 	}
@@ -370,7 +370,8 @@ func loopbackUpIn(pid int) error {
 // otherTimeNS reports whether pid is in another time namespace than ours.
 func otherTimeNS(pid int) bool {
 	var a, b unix.Stat_t
-	if unix.Stat("/proc/self/ns/time", &a) != nil || unix.Stat("/proc/"+strconv.Itoa(pid)+"/ns/time", &b) != nil {
+	tns := "/ns/" + configs.NEWTIME.ProcName()
+	if unix.Stat("/proc/self"+tns, &a) != nil || unix.Stat("/proc/"+strconv.Itoa(pid)+tns, &b) != nil {
 		return false
 	}
 	return a.Ino != b.Ino

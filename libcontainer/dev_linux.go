@@ -110,10 +110,10 @@ func createDevice(root *os.File, d *configs.Device, inUserNS bool) error {
 	if err := unix.Unlinkat(int(dir.Fd()), base, 0); err != nil && !errors.Is(err, unix.ENOENT) {
 		return fmt.Errorf("remove what is there: %w", err)
 	}
-	if err := unix.Mknodat(int(dir.Fd()), base, mode, int(unix.Mkdev(uint32(d.Major), uint32(d.Minor)))); err != nil {
+	if err := sys.Mknodat(int(dir.Fd()), base, mode, int(unix.Mkdev(uint32(d.Major), uint32(d.Minor)))); err != nil {
 		return err
 	}
-	return unix.Fchownat(int(dir.Fd()), base, int(d.UID), int(d.GID), unix.AT_SYMLINK_NOFOLLOW)
+	return sys.Fchownat(int(dir.Fd()), base, int(d.UID), int(d.GID), unix.AT_SYMLINK_NOFOLLOW)
 }
 
 func bindDevice(dir *os.File, base string, d *configs.Device) error {

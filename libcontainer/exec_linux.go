@@ -66,15 +66,15 @@ func prepareExec(ic *initConfig) (*execProcess, error) {
 
 // finalize drops privileges and loads seccomp: the last steps that can
 // fail in a way the parent should report, done before init says ready.
-func (e *execProcess) finalize(sock syncSock) error {
+func (e *execProcess) finalize(sock initSock) error {
 	p := e.ic.Process
 	// Every fd past the process's own is the runtime's or the caller's:
 	// none may reach the process. Before seccomp, which may not allow it.
-	if err := unix.CloseRange(uint(e.ic.FirstInternalFd), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+	if err := sys.CloseRange(uint(e.ic.FirstInternalFd), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return fmt.Errorf("close_range: %w", err)
 	}
 	if p.NoNewPrivileges {
-		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		if err := sys.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("set no_new_privs: %w", err)
 		}
 	}
@@ -174,12 +174,12 @@ func setCredentials(p *configs.Process) error {
 		}
 		for c := 0; c <= capabilities.Last; c++ {
 			if sets[0]&(1<<uint(c)) == 0 {
-				if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && !errors.Is(err, unix.EINVAL) {
+				if err := sys.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && !errors.Is(err, unix.EINVAL) {
 					return fmt.Errorf("drop capability %d from bounding set: %w", c, err)
 				}
 			}
 		}
-		if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
+		if err := sys.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
 			return err
 		}
 	}
@@ -189,7 +189,7 @@ func setCredentials(p *configs.Process) error {
 	if caps == nil {
 		return nil
 	}
-	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
+	if err := sys.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
 		return err
 	}
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
@@ -199,15 +199,15 @@ func setCredentials(p *configs.Process) error {
 		data[i].Inheritable = uint32(sets[2] >> (32 * i))
 		data[i].Permitted = uint32(sets[3] >> (32 * i))
 	}
-	if err := unix.Capset(&hdr, &data[0]); err != nil {
+	if err := sys.Capset(&hdr, &data[0]); err != nil {
 		return fmt.Errorf("set capabilities: %w", err)
 	}
-	unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) //nolint:errcheck
+	sys.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) //nolint:errcheck
 	for c := 0; c <= capabilities.Last; c++ {
 		if sets[4]&(1<<uint(c)) != 0 {
 			// The kernel refuses one that is not also permitted and
 			// inheritable; like runc, go on without it.
-			unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(c), 0, 0) //nolint:errcheck
+			sys.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(c), 0, 0) //nolint:errcheck
 		}
 	}
 	return nil
@@ -219,16 +219,16 @@ func setIDs(p *configs.Process) error {
 		gids[i] = int(g)
 	}
 	if !setgroupsDenied() {
-		if err := unix.Setgroups(gids); err != nil {
+		if err := sys.Setgroups(gids); err != nil {
 			return fmt.Errorf("setgroups: %w", err)
 		}
 	} else if len(gids) > 0 {
 		return errors.New("cannot set additional gids: setgroups is denied in this user namespace")
 	}
-	if err := unix.Setresgid(int(p.GID), int(p.GID), int(p.GID)); err != nil {
+	if err := sys.Setresgid(int(p.GID), int(p.GID), int(p.GID)); err != nil {
 		return fmt.Errorf("setgid %d: %w", p.GID, err)
 	}
-	if err := unix.Setresuid(int(p.UID), int(p.UID), int(p.UID)); err != nil {
+	if err := sys.Setresuid(int(p.UID), int(p.UID), int(p.UID)); err != nil {
 		return fmt.Errorf("setuid %d: %w", p.UID, err)
 	}
 	return nil
@@ -282,7 +282,4 @@ func idMapped(m []byte, id uint32) bool {
 
 // setgroupsDenied reads setgroups through init's procfs handle: a fake
 // "deny" would keep init's supplementary groups for the process.
-func setgroupsDenied() bool {
-	b, err := initProc.ReadSelf("setgroups")
-	return err == nil && strings.TrimSpace(string(b)) == "deny"
-}
+func setgroupsDenied() bool { return sys.SetgroupsDenied() }

@@ -26,11 +26,6 @@ type ExecOpts struct {
 	PtyMaster *os.File
 }
 
-var nsFile = map[configs.NamespaceType]string{
-	configs.NEWUSER: "user", configs.NEWNET: "net", configs.NEWNS: "mnt", configs.NEWUTS: "uts",
-	configs.NEWIPC: "ipc", configs.NEWPID: "pid", configs.NEWCGROUP: "cgroup", configs.NEWTIME: "time",
-}
-
 // Exec starts o.Process in every namespace and the cgroup of the
 // container's init, and returns its pid once it is about to exec. It works
 // from the state c was loaded with and leaves c's lock as it is: a caller
@@ -114,9 +109,9 @@ func (c *Container) openInitNamespaces() ([]*os.File, error) {
 		return nil, err
 	}
 	for _, n := range c.State.Config.Namespaces {
-		f, err := openNamespace(c.State.InitPid, nsFile[n.Type])
+		f, err := openNamespace(c.State.InitPid, n.Type.ProcName())
 		if err != nil {
-			return fail(fmt.Errorf("open %s namespace of init: %w", nsFile[n.Type], err))
+			return fail(fmt.Errorf("open %s namespace of init: %w", n.Type.ProcName(), err))
 		}
 		fds = append(fds, f)
 	}
@@ -153,17 +148,16 @@ func WaitPid(pid int) int {
 // is the user's process, as callers of --pid-file and -d expect. An error
 // it reports meanwhile (a failing startContainer hook, execve) is returned.
 func waitExeced(p *proc) error {
-	m, fd, err := p.sock.recv()
-	if fd >= 0 {
-		unix.Close(fd)
-	}
+	m, err := p.sock.recv()
 	switch {
 	case errors.Is(err, io.EOF):
 		return nil
 	case err != nil:
 		return fmt.Errorf("wait for exec: %w", err)
-	case m.Type == msgError:
-		return errors.New(m.Message)
 	}
-	return fmt.Errorf("unexpected message %q from init after ready", m.Type)
+	if e, ok := m.(errorMsg); ok {
+		return p.initErr(e.Err)
+	}
+	closeFdOf(m)
+	return fmt.Errorf("unexpected message %q from init after ready", m.kind())
 }

@@ -3,15 +3,18 @@ package libcontainer
 import (
 	"os"
 	"slices"
+
+	"github.com/tekapo/tekapo/libcontainer/configs"
 )
 
 // Namespaces lists the namespace types tekapo can create or join on this
-// host: those of its clone table whose kind the kernel has, sorted.
+// host: those of the namespace table (configs/namespaces.go) whose kind
+// the kernel has, sorted.
 func Namespaces() []string {
 	var out []string
-	for t := range cloneFlags {
-		if _, err := os.Stat("/proc/self/ns/" + nsFile[t]); err == nil {
-			out = append(out, string(t))
+	for _, k := range configs.Namespaces {
+		if _, err := os.Stat("/proc/self/ns/" + k.ProcName); err == nil {
+			out = append(out, string(k.OCI))
 		}
 	}
 	slices.Sort(out)

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -21,7 +20,7 @@ import (
 // would clone the rootfs's directory instead. So for those, init clones
 // the source itself once the mounts before it are made (open_tree,
 // resolved inside the root) and sends the detached tree to the parent
-// (idmapSource in sync.go), which idmaps it (init has no CAP_SYS_ADMIN over
+// (idmapSourceMsg, sync.go rows 9-10), which idmaps it (init has no CAP_SYS_ADMIN over
 // the filesystem's user namespace) and answers idmapDone; init then
 // attaches it as it attaches the parent's own clones.
 
@@ -59,7 +58,7 @@ func lateIdmaps(cfg *configs.Config) []int {
 
 // cloneLateIdmap is init's half: clone mount i's source inside the root,
 // have the parent idmap it, and return the tree's fd to attach.
-func cloneLateIdmap(sock syncSock, root *os.File, cfg *configs.Config, i int) (int, error) {
+func cloneLateIdmap(sock initSock, root *os.File, cfg *configs.Config, i int) (int, error) {
 	m := cfg.Mounts[i]
 	rel, _ := filepath.Rel(cfg.Rootfs, m.Source)
 	src, err := lookupInRoot(root, rel, 0)
@@ -71,15 +70,15 @@ func cloneLateIdmap(sock syncSock, root *os.File, cfg *configs.Config, i int) (i
 	if m.Flags&unix.MS_REC != 0 {
 		flags |= unix.AT_RECURSIVE
 	}
-	fd, err := unix.OpenTree(int(src.Fd()), "", uint(flags))
+	fd, err := sys.OpenTree(int(src.Fd()), "", uint(flags))
 	if err != nil {
 		return -1, fmt.Errorf("idmapped mount %s: clone: %w", m.Source, err)
 	}
-	if err := sock.send(syncMsg{Type: msgIdmapSource, Message: strconv.Itoa(i)}, fd); err != nil {
+	if err := sock.send(idmapSourceMsg{Index: i, fd: fd}); err != nil {
 		unix.Close(fd)
 		return -1, err
 	}
-	if _, err := sock.expect(msgIdmapDone); err != nil {
+	if _, err := expect[idmapDoneMsg](sock); err != nil {
 		unix.Close(fd)
 		return -1, err
 	}
@@ -87,10 +86,9 @@ func cloneLateIdmap(sock syncSock, root *os.File, cfg *configs.Config, i int) (i
 }
 
 // idmapLate is the parent's half: idmap the tree init cloned for mount i.
-func idmapLate(cfg *configs.Config, late []int, index string, fd int) error {
-	i, err := strconv.Atoi(index)
-	if err != nil || fd < 0 || !slices.Contains(late, i) {
-		return fmt.Errorf("init asked to idmap mount %q, which is not one it clones", index)
+func idmapLate(cfg *configs.Config, late []int, i int, fd int) error {
+	if fd < 0 || !slices.Contains(late, i) {
+		return fmt.Errorf("init asked to idmap mount %d, which is not one it clones", i)
 	}
 	m := cfg.Mounts[i]
 	ns, err := mappedUserNS(m.UIDMappings, m.GIDMappings)

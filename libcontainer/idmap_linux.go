@@ -148,7 +148,7 @@ func mappedUserNS(uids, gids []configs.IDMap) (*os.File, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("make user namespace for the mapping: %w", err)
 	}
-	ns, err := openNamespace(cmd.Process.Pid, "user")
+	ns, err := openNamespace(cmd.Process.Pid, configs.NEWUSER.ProcName())
 	w.Close()
 	cmd.Process.Kill() //nolint:errcheck
 	cmd.Wait()         //nolint:errcheck

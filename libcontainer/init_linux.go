@@ -36,30 +36,30 @@ func Init() {
 		os.Exit(1)
 	}
 	unix.CloseOnExec(fd)
-	sock := syncSock{os.NewFile(uintptr(fd), "sync")}
-	err = initMain(sock) // returns only on failure: it execs otherwise
+	sock := initSock{syncSock{os.NewFile(uintptr(fd), "sync")}}
+	ie := asInitError(initMain(sock)) // returns only on failure: it execs otherwise
 	// Before "ready" the parent reports it; after, run's parent or start
-	// (startsock_linux.go) does, and stderr has it too.
-	if sock.send(syncMsg{Type: msgError, Message: err.Error()}, -1) != nil {
-		fmt.Fprintln(os.Stderr, "tekapo init:", err)
+	// (startsock_linux.go) does. Only when neither can, stderr has it.
+	if sock.send(errorMsg{Err: ie}) != nil {
+		fmt.Fprintln(os.Stderr, "tekapo init:", ie.Msg)
 	}
 	os.Exit(1)
 }
 
 // initMain sets up the container and execs; it returns only an error.
-func initMain(sock syncSock) error {
-	m, _, err := sock.recv()
+func initMain(sock initSock) error {
+	m, err := expect[configMsg](sock)
 	if err != nil {
-		return fmt.Errorf("read config: %w", err)
+		return stepError("read config", fmt.Errorf("read config: %w", err))
 	}
 	ic := m.Config
-	if m.Type != msgConfig || ic == nil || ic.Process == nil {
-		return errors.New("bad init config")
+	if ic == nil || ic.Process == nil {
+		return stepError("read config", errors.New("bad init config"))
 	}
 	initSteps = initTimer(ic.LogFd)
 	initSteps.step("read config")
 	if initProc, err = procfs.Open(); err != nil {
-		return err
+		return stepError("procfs", err)
 	}
 	initSteps.step("procfs")
 	os.Clearenv()
@@ -68,20 +68,20 @@ func initMain(sock syncSock) error {
 	// refuses a tree whose session leader is outside its pid namespace.
 	unix.Setsid() //nolint:errcheck // EPERM: a group leader already
 	if err := setInitialAffinity(ic.Process); err != nil {
-		return err
+		return stepError("cpu affinity", err)
 	}
 	if ic.JoinCgroup {
-		if err := sock.send(syncMsg{Type: msgCgroup}, -1); err != nil {
-			return err
+		if err := sock.send(cgroupMsg{}); err != nil {
+			return stepError("cgroup join", err)
 		}
-		if _, err := sock.expect(msgCgroupDone); err != nil {
-			return err
+		if _, err := expect[cgroupDoneMsg](sock); err != nil {
+			return stepError("cgroup join", err)
 		}
 		initSteps.step("cgroup join")
 	}
 	if ic.NewCgroupNS {
 		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
-			return fmt.Errorf("create cgroup namespace: %w", err)
+			return stepError("cgroup namespace", fmt.Errorf("create cgroup namespace: %w", err))
 		}
 		initSteps.step("cgroup namespace")
 	}
@@ -92,11 +92,11 @@ func initMain(sock syncSock) error {
 }
 
 // standardInit sets up a new container and execs its process.
-func standardInit(sock syncSock, ic *initConfig) error {
+func standardInit(sock initSock, ic *initConfig) error {
 	cfg := ic.Config
 	if cfg.HasNew(configs.NEWNET) {
 		if err := loopbackUp(); err != nil { // network_linux.go
-			return err
+			return stepError("loopback", err)
 		}
 		initSteps.step("loopback")
 	}
@@ -110,26 +110,26 @@ func standardInit(sock syncSock, ic *initConfig) error {
 	terminal := func() error { return setupTerminal(sock, ic, hasMntNS) }
 	if hasMntNS {
 		if err := setupRootfs(sock, ic, terminal); err != nil { // writes the sysctls too
-			return err
+			return stepError("rootfs", err)
 		}
 	} else if err := chrootWithoutMountNS(sock, ic); err != nil {
-		return err
+		return stepError("rootfs", err)
 	} else if err := terminal(); err != nil {
-		return err
+		return stepError("terminal", err)
 	}
 	initSteps.step("rootfs")
 	if err := setupUTS(cfg); err != nil {
-		return err
+		return stepError("uts", err)
 	}
 	if !cfg.NoNewKeyring {
 		// A keyring of its own, so the container cannot see the host's.
 		if _, err := unix.KeyctlJoinSessionKeyring("_ses." + ic.ID); err != nil && !errors.Is(err, unix.ENOSYS) {
-			return fmt.Errorf("join session keyring: %w", err)
+			return stepError("keyring", fmt.Errorf("join session keyring: %w", err))
 		}
 	}
 	p, err := prepareExec(ic)
 	if err != nil {
-		return err
+		return stepError("prepare exec", err)
 	}
 	initSteps.step("uts, keyring, prepare exec")
 	// The log ends here: nothing is written once seccomp may be loaded, nor
@@ -141,11 +141,11 @@ func standardInit(sock syncSock, ic *initConfig) error {
 	early := ic.Seccomp != nil && ic.Seccomp.Notify
 	if early {
 		if err := p.finalize(sock); err != nil {
-			return err
+			return stepError("credentials, seccomp", err)
 		}
 	}
-	if err := sock.send(syncMsg{Type: msgReady}, -1); err != nil {
-		return err
+	if err := sock.send(readyMsg{}); err != nil {
+		return stepError("ready", err)
 	}
 	if waiter != nil {
 		sock.f.Close() // create: the parent is gone by start
@@ -159,10 +159,10 @@ func standardInit(sock syncSock, ic *initConfig) error {
 	last := func() error {
 		if !early {
 			if err := p.finalize(sock); err != nil {
-				return err
+				return stepError("credentials, seccomp", err)
 			}
 		}
-		return runStartContainerHooks(cfg.Hooks.StartContainer, ic.HookState, p.env)
+		return stepError("startContainer hooks", runStartContainerHooks(cfg.Hooks.StartContainer, ic.HookState, p.env))
 	}
 	if waiter == nil {
 		// run: the parent reads an error frame, or sees the socket
@@ -170,37 +170,37 @@ func standardInit(sock syncSock, ic *initConfig) error {
 		if err := last(); err != nil {
 			return err
 		}
-		return p.exec()
+		return stepError("exec", p.exec())
 	}
 	conn, err := waiter.wait(last)
 	if err != nil {
-		return err
+		return stepError("wait for start", err)
 	}
 	// start is still connected: an execve failure is its error.
-	err = p.exec()
+	err = stepError("exec", p.exec())
 	startFailed(conn, err)
 	return err
 }
 
 // execInit runs a new process in an existing container (tekapo exec): the
 // C stage already joined every namespace, so the root is the container's.
-func execInit(sock syncSock, ic *initConfig) error {
+func execInit(sock initSock, ic *initConfig) error {
 	if err := setupTerminal(sock, ic, false); err != nil {
-		return err
+		return stepError("terminal", err)
 	}
 	p, err := prepareExec(ic)
 	if err != nil {
-		return err
+		return stepError("prepare exec", err)
 	}
 	initSteps.step("terminal, prepare exec")
 	initSteps.close()
 	if err := p.finalize(sock); err != nil {
-		return err
+		return stepError("credentials, seccomp", err)
 	}
-	if err := sock.send(syncMsg{Type: msgReady}, -1); err != nil {
-		return err
+	if err := sock.send(readyMsg{}); err != nil {
+		return stepError("ready", err)
 	}
-	return p.exec() // the socket closes at exec: the parent waits for that
+	return stepError("exec", p.exec()) // the socket closes at exec: the parent waits for that
 }
 
 func setupUTS(cfg *configs.Config) error {
@@ -230,14 +230,14 @@ func writeSysctls(s map[string]string) error {
 }
 
 // runHooksInParent asks the parent to run the prestart and createRuntime
-// hooks (message 4 of sync.go). Without any, there is no round trip.
-func runHooksInParent(sock syncSock, h *configs.Hooks) error {
+// hooks (sync.go rows 11-12). Without any, there is no round trip.
+func runHooksInParent(sock initSock, h *configs.Hooks) error {
 	if len(h.Prestart) == 0 && len(h.CreateRuntime) == 0 {
 		return nil
 	}
-	if err := sock.send(syncMsg{Type: msgHooks}, -1); err != nil {
+	if err := sock.send(hooksMsg{}); err != nil {
 		return err
 	}
-	_, err := sock.expect(msgHooksDone)
+	_, err := expect[hooksDoneMsg](sock)
 	return err
 }

@@ -222,13 +222,7 @@ func procFd(f *os.File) string {
 }
 
 // fstype is the filesystem magic of what f names.
-func fstype(f *os.File) (int64, error) {
-	var st unix.Statfs_t
-	if err := unix.Fstatfs(int(f.Fd()), &st); err != nil {
-		return 0, err
-	}
-	return st.Type, nil
-}
+func fstype(f *os.File) (int64, error) { return sys.Fstype(f) }
 
 // procMountsAllowed are the files below /proc that may be mounted over
 // (lxcfs and the like emulate them), as runc and youki allow; anything

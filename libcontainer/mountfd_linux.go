@@ -22,7 +22,7 @@ func cloneMountFd(src int, recursive bool) (*os.File, error) {
 	if recursive {
 		flags |= unix.AT_RECURSIVE
 	}
-	fd, err := unix.OpenTree(src, "", flags)
+	fd, err := sys.OpenTree(src, "", flags)
 	if err != nil {
 		return nil, fmt.Errorf("open_tree: %w", err)
 	}
@@ -31,7 +31,7 @@ func cloneMountFd(src int, recursive bool) (*os.File, error) {
 
 // attachAt puts the detached mount tree on target.
 func attachAt(tree, target *os.File) error {
-	if err := unix.MoveMount(int(tree.Fd()), "", int(target.Fd()), "",
+	if err := sys.MoveMount(int(tree.Fd()), "", int(target.Fd()), "",
 		unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
 		return fmt.Errorf("move_mount: %w", err)
 	}
@@ -51,7 +51,7 @@ func bindFd(src, target *os.File, recursive bool) error {
 // setAttr changes the attributes of the mount tree (every mount in it).
 func setAttr(tree *os.File, set, clr uint64) error {
 	attr := unix.MountAttr{Attr_set: set, Attr_clr: clr}
-	if err := unix.MountSetattr(int(tree.Fd()), "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr); err != nil {
+	if err := sys.MountSetattr(int(tree.Fd()), "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr); err != nil {
 		return fmt.Errorf("mount_setattr: %w", err)
 	}
 	return nil
@@ -60,20 +60,20 @@ func setAttr(tree *os.File, set, clr uint64) error {
 // newTmpfs makes a detached tmpfs with the given options (key=value) and
 // mount attributes.
 func newTmpfs(opts map[string]string, attrs int) (*os.File, error) {
-	fsfd, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
+	fsfd, err := sys.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("fsopen tmpfs: %w", err)
 	}
 	defer unix.Close(fsfd)
 	for k, v := range opts {
-		if err := unix.FsconfigSetString(fsfd, k, v); err != nil {
+		if err := sys.FsconfigSetString(fsfd, k, v); err != nil {
 			return nil, fmt.Errorf("tmpfs option %s=%s: %w", k, v, err)
 		}
 	}
-	if err := unix.FsconfigCreate(fsfd); err != nil {
+	if err := sys.FsconfigCreate(fsfd); err != nil {
 		return nil, fmt.Errorf("create tmpfs: %w", err)
 	}
-	fd, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, attrs)
+	fd, err := sys.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, attrs)
 	if err != nil {
 		return nil, fmt.Errorf("fsmount tmpfs: %w", err)
 	}

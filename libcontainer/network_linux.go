@@ -49,7 +49,7 @@ func setupNetwork(pid int, cfg *configs.Config) error {
 	if len(cfg.NetDevices) == 0 && cfg.Veth == nil {
 		return nil
 	}
-	f, err := openNamespace(pid, "net")
+	f, err := openNamespace(pid, configs.NEWNET.ProcName())
 	if err != nil {
 		return fmt.Errorf("open init's network namespace: %w", err)
 	}

@@ -13,7 +13,7 @@ import (
 // that case: the prestart/createRuntime and createContainer hooks, the
 // sysctls, and a chroot into the rootfs (pivot_root needs a mount
 // namespace of its own).
-func chrootWithoutMountNS(sock syncSock, ic *initConfig) error {
+func chrootWithoutMountNS(sock initSock, ic *initConfig) error {
 	cfg := ic.Config
 	if err := runHooksInParent(sock, &cfg.Hooks); err != nil {
 		return err
@@ -27,7 +27,7 @@ func chrootWithoutMountNS(sock syncSock, ic *initConfig) error {
 	if err := writeSysctls(cfg.Sysctl); err != nil { // the host's /proc: before the chroot
 		return err
 	}
-	if err := unix.Chroot("."); err != nil {
+	if err := sys.Chroot("."); err != nil {
 		return fmt.Errorf("chroot %s: %w", cfg.Rootfs, err)
 	}
 	return unix.Chdir("/")

@@ -130,7 +130,7 @@ func removeOverlay(d *overlayDirs, keep bool) error {
 // extra lower layers above the rootfs, the container's upper layer on top.
 func mountRootOverlay(cfg *configs.Config, d *overlayDirs, inUserNS bool) error {
 	if d.Tmpfs {
-		if err := unix.Mount("tmpfs", d.Base, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=700"); err != nil {
+		if err := sys.Mount("tmpfs", d.Base, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=700"); err != nil {
 			return fmt.Errorf("overlay: tmpfs for the upper layer: %w", err)
 		}
 		if err := makeUpperWork(d); err != nil {
@@ -147,7 +147,7 @@ func mountRootOverlay(cfg *configs.Config, d *overlayDirs, inUserNS bool) error 
 	if inUserNS {
 		data += ",userxattr"
 	}
-	if err := unix.Mount("overlay", cfg.Rootfs, "overlay", 0, data); err != nil {
+	if err := sys.Mount("overlay", cfg.Rootfs, "overlay", 0, data); err != nil {
 		if errors.Is(err, unix.EINVAL) {
 			return fmt.Errorf("mount overlay root (%s): %w (see dmesg)", data, err)
 		}

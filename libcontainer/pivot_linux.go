@@ -31,7 +31,7 @@ func prepareRootPropagation(cfg *configs.Config, ov *overlayDirs) error {
 		// made unbindable once it is the container's (setupRootfs).
 		prop = unix.MS_SLAVE | unix.MS_REC
 	}
-	if err := unix.Mount("", "/", "", uintptr(prop), ""); err != nil {
+	if err := sys.Mount("", "/", "", uintptr(prop), ""); err != nil {
 		return fmt.Errorf("make / %s: %w", propName(prop), err)
 	}
 	paths := []string{cfg.Rootfs}
@@ -44,7 +44,7 @@ func prepareRootPropagation(cfg *configs.Config, ov *overlayDirs) error {
 	}
 	for _, p := range paths {
 		if m := holdingMount(mounts, p); m != nil && m.shared {
-			if err := unix.Mount("", m.point, "", unix.MS_PRIVATE, ""); err != nil {
+			if err := sys.Mount("", m.point, "", unix.MS_PRIVATE, ""); err != nil {
 				return fmt.Errorf("make %s (holding %s) private: %w", m.point, p, err)
 			}
 		}
@@ -162,17 +162,17 @@ func enterRoot(rootfs string, noPivot bool) error {
 	if err := unix.Chdir(rootfs); err != nil {
 		return err
 	}
-	if err := unix.PivotRoot(".", "."); err != nil {
+	if err := sys.PivotRoot(".", "."); err != nil {
 		return fmt.Errorf("pivot_root %s: %w", rootfs, err)
 	}
 	if err := unix.Fchdir(oldRoot); err != nil {
 		return err
 	}
 	// Keep the unmount from propagating back to the host.
-	if err := unix.Mount("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+	if err := sys.Mount("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("make old root slave: %w", err)
 	}
-	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+	if err := sys.Unmount(".", unix.MNT_DETACH); err != nil {
 		return fmt.Errorf("unmount old root: %w", err)
 	}
 	return unix.Chdir("/")
@@ -193,8 +193,8 @@ func moveRoot(rootfs string) error {
 		if m.fstype != "proc" && m.fstype != "sysfs" || m.point == rootfs || strings.HasPrefix(m.point, rootfs+"/") {
 			continue
 		}
-		if err := unix.Unmount(m.point, unix.MNT_DETACH); err != nil {
-			if err := unix.Mount("tmpfs", m.point, "tmpfs", unix.MS_RDONLY, "size=0,mode=0"); err != nil {
+		if err := sys.Unmount(m.point, unix.MNT_DETACH); err != nil {
+			if err := sys.Mount("tmpfs", m.point, "tmpfs", unix.MS_RDONLY, "size=0,mode=0"); err != nil {
 				return fmt.Errorf("hide the host's %s on %s: %w", m.fstype, m.point, err)
 			}
 		}
@@ -202,10 +202,10 @@ func moveRoot(rootfs string) error {
 	if err := unix.Chdir(rootfs); err != nil {
 		return err
 	}
-	if err := unix.Mount(rootfs, "/", "", unix.MS_MOVE, ""); err != nil {
+	if err := sys.Mount(rootfs, "/", "", unix.MS_MOVE, ""); err != nil {
 		return fmt.Errorf("move rootfs: %w", err)
 	}
-	if err := unix.Chroot("."); err != nil {
+	if err := sys.Chroot("."); err != nil {
 		return fmt.Errorf("chroot: %w", err)
 	}
 	return unix.Chdir("/")

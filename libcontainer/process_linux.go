@@ -1,9 +1,6 @@
 package libcontainer
 
 import (
-	"bytes"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,7 +15,7 @@ import (
 	"github.com/tekapo/tekapo/libcontainer/internal/procfs"
 )
 
-// initConfig is what the parent sends to init (frame 1 of sync.go).
+// initConfig is what the parent sends to init (sync.go row 6).
 type initConfig struct {
 	Mode    string           `json:"mode"` // "init" or "exec"
 	ID      string           `json:"id"`
@@ -53,47 +50,13 @@ type initConfig struct {
 	Overlay *overlayDirs `json:"overlay,omitempty"`
 }
 
-// bootstrap is what the C stage of init needs (nsenter.c, message 1).
-type bootstrap struct {
-	OomScoreAdj *int
-	Join        []configs.Namespace
-	Clone       int
-	TimeOffsets string
-	UIDMaps     []configs.IDMap
-	GIDMaps     []configs.IDMap
-	Rootless    bool
-}
-
-var cloneFlags = map[configs.NamespaceType]int{
-	configs.NEWUSER: unix.CLONE_NEWUSER, configs.NEWNET: unix.CLONE_NEWNET,
-	configs.NEWNS: unix.CLONE_NEWNS, configs.NEWUTS: unix.CLONE_NEWUTS,
-	configs.NEWIPC: unix.CLONE_NEWIPC, configs.NEWPID: unix.CLONE_NEWPID,
-	configs.NEWCGROUP: unix.CLONE_NEWCGROUP, configs.NEWTIME: unix.CLONE_NEWTIME,
-}
-
-func (b *bootstrap) encode() []byte {
-	var kv bytes.Buffer
-	add := func(s string) { kv.WriteString(s); kv.WriteByte(0) }
-	if b.OomScoreAdj != nil {
-		add("oom=" + strconv.Itoa(*b.OomScoreAdj))
-	}
-	for _, n := range b.Join {
-		add("join=" + string(n.Type) + ":" + n.Path)
-	}
-	add("clone=" + strconv.Itoa(b.Clone))
-	if b.TimeOffsets != "" {
-		add("timens=" + b.TimeOffsets)
-	}
-	out := binary.NativeEndian.AppendUint32(nil, uint32(kv.Len()))
-	return append(out, kv.Bytes()...)
-}
-
 // proc is a started init (or exec'd) process, on the parent's side.
 type proc struct {
 	cmd  *exec.Cmd
-	sock syncSock
+	sock parentSock
+	mode string   // initConfig.Mode: "init" or "exec"
 	pid  int      // B's pid
-	pty  *os.File // the terminal master init sent (sync.go message 8)
+	pty  *os.File // the terminal master init sent (sync.go row 15)
 	log  *initLog // init's --debug log, nil without
 	t    *stepTimer
 }
@@ -151,59 +114,13 @@ func spawn(b *bootstrap, ic *initConfig, stdio [3]*os.File, extra []*os.File) (*
 		return nil, fmt.Errorf("start init: %w", err)
 	}
 	t.step("start init")
-	p := &proc{cmd: cmd, sock: syncSock{parentEnd}, log: log, t: t}
+	p := &proc{cmd: cmd, sock: parentSock{syncSock{parentEnd}}, mode: ic.Mode, log: log, t: t}
 	if err := p.bootstrap(b); err != nil {
 		p.kill()
 		return nil, err
 	}
 	t.step("bootstrap (C stage, namespaces)")
 	return p, nil
-}
-
-// bootstrap drives messages 1-5 of nsenter.c and reaps the C stage.
-func (p *proc) bootstrap(b *bootstrap) (err error) {
-	defer func() {
-		if err != nil {
-			// A may be blocked on us (waiting for 'u'): end it first.
-			p.cmd.Process.Kill() //nolint:errcheck
-		}
-		p.cmd.Wait() //nolint:errcheck // the C stage's status says nothing more
-	}()
-	if _, err := p.sock.f.Write(b.encode()); err != nil {
-		return fmt.Errorf("send bootstrap: %w", err)
-	}
-	for {
-		var kind [1]byte
-		if _, err := io.ReadFull(p.sock.f, kind[:]); err != nil {
-			return errors.New("init exited during bootstrap")
-		}
-		switch kind[0] {
-		case 'U':
-			if err := writeIDMaps(p.cmd.Process.Pid, b); err != nil {
-				return err
-			}
-			if _, err := p.sock.f.Write([]byte{'u'}); err != nil {
-				return err
-			}
-		case 'P':
-			var pid uint32
-			if err := binary.Read(p.sock.f, binary.NativeEndian, &pid); err != nil {
-				return err
-			}
-			p.pid = int(pid)
-			return nil
-		case 'E':
-			var n uint32
-			if err := binary.Read(p.sock.f, binary.NativeEndian, &n); err != nil {
-				return err
-			}
-			msg := make([]byte, n)
-			io.ReadFull(p.sock.f, msg) //nolint:errcheck // best effort: report what came
-			return errors.New(string(msg))
-		default:
-			return fmt.Errorf("bootstrap: unexpected byte %q", kind[0])
-		}
-	}
 }
 
 // kill ends B (if it got that far) and reaps what it can.

@@ -20,7 +20,7 @@ import (
 // rootfs bind, config mounts in order, /dev, hooks, pivot_root, masked
 // and read-only paths, the terminal, read-only root. Every path inside the rootfs is
 // resolved in it to an fd first (inroot_linux.go).
-func setupRootfs(sock syncSock, ic *initConfig, console func() error) error {
+func setupRootfs(sock initSock, ic *initConfig, console func() error) error {
 	cfg := ic.Config
 	if err := prepareRootPropagation(cfg, ic.Overlay); err != nil {
 		return err
@@ -29,7 +29,7 @@ func setupRootfs(sock syncSock, ic *initConfig, console func() error) error {
 		if err := mountRootOverlay(cfg, ic.Overlay, ic.InUserNS); err != nil {
 			return err
 		}
-	} else if err := unix.Mount(cfg.Rootfs, cfg.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+	} else if err := sys.Mount(cfg.Rootfs, cfg.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind rootfs %s: %w", cfg.Rootfs, err)
 	}
 	// Warm pathrs-lite's procfs handle while the runtime's own /proc is
@@ -42,35 +42,9 @@ func setupRootfs(sock syncSock, ic *initConfig, console func() error) error {
 		return err
 	}
 	defer root.Close()
-	devRO := false
-	for i, m := range cfg.Mounts {
-		if filepath.Clean(m.Destination) == "/dev" && !m.IsBind() && m.Flags&unix.MS_RDONLY != 0 {
-			// A read-only /dev is made writable, filled, then made
-			// read-only (below), as runc does.
-			rw := *m
-			rw.Flags &^= unix.MS_RDONLY
-			m, devRO = &rw, true
-		}
-		if fd, ok := ic.MountFds[i]; ok {
-			if err := attachMount(root, m, fd); err != nil {
-				return err
-			}
-		} else if slices.Contains(ic.LateIdmap, i) {
-			fd, err := cloneLateIdmap(sock, root, cfg, i)
-			if err != nil {
-				return err
-			}
-			if err := attachMount(root, m, fd); err != nil {
-				return err
-			}
-		} else if err := mountInRoot(root, m, ic); err != nil {
-			return err
-		}
-	}
-	if needsDev(cfg) {
-		if err := setupDev(root, cfg, ic.InUserNS); err != nil {
-			return err
-		}
+	devRO, err := mountAll(sock, root, ic)
+	if err != nil {
+		return err
 	}
 	if err := runHooksInParent(sock, &cfg.Hooks); err != nil {
 		return err
@@ -112,11 +86,48 @@ func setupRootfs(sock syncSock, ic *initConfig, console func() error) error {
 	// Make the container's "/" propagate as the config asked, now that
 	// it is the root (pivot_root needed it private to the old root).
 	if cfg.RootPropagation != 0 {
-		if err := unix.Mount("", "/", "", uintptr(cfg.RootPropagation), ""); err != nil {
+		if err := sys.Mount("", "/", "", uintptr(cfg.RootPropagation), ""); err != nil {
 			return fmt.Errorf("set rootfs propagation: %w", err)
 		}
 	}
 	return nil
+}
+
+// mountAll makes the config's mounts in order, then /dev's devices and
+// links, inside root (rootfs_plan_linux_test.go tests the sequence).
+// devRO: /dev was asked read-only, and is made so once it is filled.
+func mountAll(sock initSock, root *os.File, ic *initConfig) (devRO bool, err error) {
+	cfg := ic.Config
+	for i, m := range cfg.Mounts {
+		if filepath.Clean(m.Destination) == "/dev" && !m.IsBind() && m.Flags&unix.MS_RDONLY != 0 {
+			// A read-only /dev is made writable, filled, then made
+			// read-only (setupRootfs), as runc does.
+			rw := *m
+			rw.Flags &^= unix.MS_RDONLY
+			m, devRO = &rw, true
+		}
+		if fd, ok := ic.MountFds[i]; ok {
+			if err := attachMount(root, m, fd); err != nil {
+				return false, err
+			}
+		} else if slices.Contains(ic.LateIdmap, i) {
+			fd, err := cloneLateIdmap(sock, root, cfg, i)
+			if err != nil {
+				return false, err
+			}
+			if err := attachMount(root, m, fd); err != nil {
+				return false, err
+			}
+		} else if err := mountInRoot(root, m, ic); err != nil {
+			return false, err
+		}
+	}
+	if needsDev(cfg) {
+		if err := setupDev(root, cfg, ic.InUserNS); err != nil {
+			return false, err
+		}
+	}
+	return devRO, nil
 }
 
 // mountTarget is where a mount goes, resolved inside the root: the file or
@@ -230,21 +241,9 @@ func (t *mountTarget) mounted(magic int64) (*os.File, error) {
 	return top, nil
 }
 
-func mountID(f *os.File) (uint64, error) {
-	var stx unix.Statx_t
-	if err := unix.Statx(int(f.Fd()), "", unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW, unix.STATX_MNT_ID, &stx); err != nil {
-		return 0, err
-	}
-	return stx.Mnt_id, nil
-}
+func mountID(f *os.File) (uint64, error) { return sys.MountID(f) }
 
-func isMountRoot(f *os.File) bool {
-	var stx unix.Statx_t
-	if err := unix.Statx(int(f.Fd()), "", unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW, 0, &stx); err != nil {
-		return false
-	}
-	return stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT != 0 && stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0
-}
+func isMountRoot(f *os.File) bool { return sys.IsMountRoot(f) }
 
 // fsMagic is the filesystem a mount of type device must turn out to be,
 // for the types the runtime relies on (0: not checked).
@@ -322,11 +321,10 @@ func bindOne(m *configs.Mount, src *os.File, t *mountTarget) error {
 		return err
 	}
 	defer tree.Close()
-	set, clr := mountAttrs(m.Flags, m.ClearedFlags)
-	if set != 0 || clr != 0 {
+	if set, clr, explicit := bindFlagAttrs(m.Flags, m.ClearedFlags); set != 0 || clr != 0 {
 		// Only the top mount: "ro" on an rbind leaves its submounts be
 		// (that is "rro"), as a remount would.
-		if err := setTopAttr(tree, set, clr); err != nil {
+		if err := setBindAttr(tree, set, clr, explicit); err != nil {
 			return err
 		}
 	}
@@ -341,37 +339,12 @@ func bindOne(m *configs.Mount, src *os.File, t *mountTarget) error {
 	return setPropagation(m, tree)
 }
 
-// mountAttrs turns mount flags into mount_setattr attributes: those to
-// set, and those the options cleared (a locked one cannot be: an error).
-func mountAttrs(flags, cleared int) (set, clr uint64) {
-	for ms, a := range map[int]uint64{
-		unix.MS_RDONLY: unix.MOUNT_ATTR_RDONLY, unix.MS_NOSUID: unix.MOUNT_ATTR_NOSUID,
-		unix.MS_NODEV: unix.MOUNT_ATTR_NODEV, unix.MS_NOEXEC: unix.MOUNT_ATTR_NOEXEC,
-		unix.MS_NODIRATIME: unix.MOUNT_ATTR_NODIRATIME,
-	} {
-		if flags&ms != 0 {
-			set |= a
-		} else if cleared&ms != 0 {
-			clr |= a
-		}
-	}
-	switch {
-	case flags&unix.MS_NOATIME != 0:
-		set, clr = set|unix.MOUNT_ATTR_NOATIME, clr|unix.MOUNT_ATTR__ATIME
-	case flags&unix.MS_STRICTATIME != 0:
-		set, clr = set|unix.MOUNT_ATTR_STRICTATIME, clr|unix.MOUNT_ATTR__ATIME
-	case flags&unix.MS_RELATIME != 0:
-		clr |= unix.MOUNT_ATTR__ATIME // relatime is the zero value
-	}
-	return set, clr
-}
-
 // mountOne mounts a new filesystem on the target through the runtime's
 // own procfs (before pivot_root), then reaches it through the target's
 // parent to finish it.
 func mountOne(m *configs.Mount, t *mountTarget) error {
 	flags := m.Flags &^ (unix.MS_SHARED | unix.MS_PRIVATE | unix.MS_SLAVE | unix.MS_UNBINDABLE)
-	if err := unix.Mount(m.Source, procFd(t.f), m.Device, uintptr(flags), m.Data); err != nil {
+	if err := sys.Mount(m.Source, procFd(t.f), m.Device, uintptr(flags), m.Data); err != nil {
 		return err
 	}
 	magic := fsMagic(m.Device)
@@ -398,7 +371,7 @@ func mountOne(m *configs.Mount, t *mountTarget) error {
 
 func setPropagation(m *configs.Mount, top *os.File) error {
 	for _, p := range m.PropagationFlags {
-		if err := unix.Mount("", procFd(top), "", uintptr(p), ""); err != nil {
+		if err := sys.Mount("", procFd(top), "", uintptr(p), ""); err != nil {
 			return fmt.Errorf("propagation: %w", err)
 		}
 	}
@@ -420,21 +393,7 @@ func remount(target string, flags, cleared int) error {
 	}
 	have := statfsToMs(st.Flags)
 	flags |= have & lockable &^ cleared
-	return unix.Mount("", target, "", uintptr(flags|unix.MS_BIND|unix.MS_REMOUNT), "")
-}
-
-func statfsToMs(f int64) int {
-	var ms int
-	for st, m := range map[int64]int{
-		unix.ST_RDONLY: unix.MS_RDONLY, unix.ST_NOSUID: unix.MS_NOSUID, unix.ST_NODEV: unix.MS_NODEV,
-		unix.ST_NOEXEC: unix.MS_NOEXEC, unix.ST_NOATIME: unix.MS_NOATIME,
-		unix.ST_NODIRATIME: unix.MS_NODIRATIME, unix.ST_RELATIME: unix.MS_RELATIME,
-	} {
-		if f&st != 0 {
-			ms |= m
-		}
-	}
-	return ms
+	return sys.Mount("", target, "", uintptr(flags|unix.MS_BIND|unix.MS_REMOUNT), "")
 }
 
 // mountCgroupV1 serves a mount of type "cgroup": a tmpfs holding, for each
@@ -452,7 +411,7 @@ func mountCgroupV1(root *os.File, m *configs.Mount, ic *initConfig) error {
 		// Pure v2: in a cgroup namespace a cgroup2 mount shows the
 		// container's subtree; without one, bind its directory.
 		if ic.NewCgroupNS {
-			err = unix.Mount("cgroup2", procFd(t.f), "cgroup2", uintptr(base|ro), "")
+			err = sys.Mount("cgroup2", procFd(t.f), "cgroup2", uintptr(base|ro), "")
 		} else {
 			err = bindOne(&configs.Mount{Flags: unix.MS_BIND | base | ro}, openHost(dir), t)
 		}
@@ -461,7 +420,7 @@ func mountCgroupV1(root *os.File, m *configs.Mount, ic *initConfig) error {
 		}
 		return nil
 	}
-	if err := unix.Mount("tmpfs", procFd(t.f), "tmpfs", uintptr(base), "mode=755"); err != nil {
+	if err := sys.Mount("tmpfs", procFd(t.f), "tmpfs", uintptr(base), "mode=755"); err != nil {
 		return fmt.Errorf("mount cgroup tmpfs on %s: %w", m.Destination, err)
 	}
 	for name, dir := range ic.CgroupPaths {
@@ -492,28 +451,6 @@ func openHost(path string) *os.File {
 		return nil
 	}
 	return os.NewFile(uintptr(fd), path)
-}
-
-// setTopAttr sets the top mount's flags. Where the source's flags are
-// locked (it comes from a less privileged user namespace) and the config
-// asked to clear one, the source's are kept and the rest applied, as runc
-// retries a refused remount with the source's flags.
-func setTopAttr(tree *os.File, set, clr uint64) error {
-	attr := unix.MountAttr{Attr_set: set, Attr_clr: clr}
-	err := unix.MountSetattr(int(tree.Fd()), "", unix.AT_EMPTY_PATH, &attr)
-	if errors.Is(err, unix.EPERM) {
-		var st unix.Statfs_t
-		if unix.Fstatfs(int(tree.Fd()), &st) == nil {
-			have, _ := mountAttrs(statfsToMs(st.Flags), 0)
-			attr.Attr_clr &^= have | unix.MOUNT_ATTR__ATIME
-			attr.Attr_set &^= unix.MOUNT_ATTR__ATIME
-			err = unix.MountSetattr(int(tree.Fd()), "", unix.AT_EMPTY_PATH, &attr)
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("set mount flags: %w", err)
-	}
-	return nil
 }
 
 // hasOption reports whether the mount data has the option key (key=...).

@@ -21,9 +21,9 @@ func compileSeccomp(s *specs.LinuxSeccomp) (*seccompProgram, error) {
 }
 
 // loadSeccomp loads init's filter; a notify listener fd goes to the
-// parent, which hands it to the agent at listenerPath (sync.go, 6-7).
-func loadSeccomp(sock syncSock, p *seccompProgram) error {
-	fd, err := seccomp.Load(p)
+// parent, which hands it to the agent at listenerPath (sync.go rows 13-14).
+func loadSeccomp(sock initSock, p *seccompProgram) error {
+	fd, err := sys.SeccompLoad(p)
 	if err != nil {
 		return err
 	}
@@ -31,10 +31,10 @@ func loadSeccomp(sock syncSock, p *seccompProgram) error {
 		return nil
 	}
 	defer unix.Close(fd)
-	if err := sock.send(syncMsg{Type: msgSeccompFd}, fd); err != nil {
+	if err := sock.send(seccompFdMsg{fd: fd}); err != nil {
 		return err
 	}
-	_, err = sock.expect(msgSeccompDone)
+	_, err = expect[seccompDoneMsg](sock)
 	return err
 }
 

@@ -13,10 +13,10 @@ package libcontainer
 //
 // | bytes      | when                                     | start                    |
 // |------------|------------------------------------------|--------------------------|
-// | "E" msg    | dropping privileges, loading seccomp or  | fails with msg           |
+// | "E" err    | dropping privileges, loading seccomp or  | fails with err           |
 // |            | a startContainer hook failed             |                          |
 // | "0"        | all done: init now execs                 | reads on                 |
-// | "0" "E" msg| execve failed                            | fails with msg           |
+// | "0" "E" err| execve failed                            | fails with err           |
 // | "0", EOF   | execve succeeded: the connection is      | succeeds (poststart next)|
 // |            | close-on-exec                            |                          |
 // | EOF alone  | init died                                | "container init exited   |
@@ -27,6 +27,7 @@ package libcontainer
 // until the connection closes. (A seccomp filter that kills the write of
 // "0" or a hook's fork looks like "exited before start"; a death in
 // execve itself looks like success, as it does to runc.)
+// err is the JSON of an InitError (initerror.go), as on the sync socket.
 
 import (
 	"errors"
@@ -87,7 +88,7 @@ func (w *startWaiter) wait(before func() error) (int, error) {
 	}
 	unix.Close(w.fd)
 	if err := before(); err != nil {
-		unix.Write(conn, []byte("E"+err.Error())) //nolint:errcheck // start reports it
+		unix.Write(conn, append([]byte("E"), marshalInitError(err)...)) //nolint:errcheck // start reports it
 		unix.Close(conn)
 		return -1, err
 	}
@@ -101,7 +102,7 @@ func (w *startWaiter) wait(before func() error) (int, error) {
 // startFailed tells start on conn why init could not exec the process.
 // On success there is nothing to say: execve closes conn.
 func startFailed(conn int, err error) {
-	unix.Write(conn, []byte("E"+err.Error())) //nolint:errcheck // stderr has it too
+	unix.Write(conn, append([]byte("E"), marshalInitError(err)...)) //nolint:errcheck // start reports it
 	unix.Close(conn)
 }
 
@@ -150,9 +151,9 @@ func signalStart(d *stateDir, initPid int) error {
 	case len(got) == 0:
 		return errors.New("container init exited before start")
 	case got[0] == 'E':
-		return errors.New(string(got[1:]))
+		return unmarshalInitError(got[1:])
 	case len(got) > 1 && got[1] == 'E':
-		return errors.New(string(got[2:]))
+		return unmarshalInitError(got[2:])
 	}
 	return nil
 }

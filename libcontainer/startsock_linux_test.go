@@ -2,6 +2,7 @@ package libcontainer
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"testing"
 
@@ -18,8 +19,8 @@ func TestStartSocketAnswers(t *testing.T) {
 		wantErr string
 	}{
 		{name: "exec'd"},
-		{name: "hook failed", hook: errors.New("hook boom"), wantErr: "hook boom"},
-		{name: "exec failed", last: errors.New(`exec "/x": exec format error`), wantErr: `exec "/x": exec format error`},
+		{name: "hook failed", hook: stepError("startContainer hooks", errors.New("hook boom")), wantErr: "container init: hook boom"},
+		{name: "exec failed", last: stepError("exec", fmt.Errorf(`exec "/x": %w`, unix.ENOEXEC)), wantErr: `container init: exec "/x": exec format error`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			d := &stateDir{path: t.TempDir()}
@@ -50,6 +51,8 @@ func TestStartSocketAnswers(t *testing.T) {
 				t.Errorf("start: %v", err)
 			case c.wantErr != "" && (err == nil || err.Error() != c.wantErr):
 				t.Errorf("start: %v, want %q", err, c.wantErr)
+			case c.last != nil && !errors.Is(err, unix.ENOEXEC):
+				t.Errorf("start: %v: the errno did not come across", err)
 			}
 		})
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/tekapo/tekapo/libcontainer/configs"
 )
 
-// Messages 4-5 of sync.go: init asks the parent to run prestart and
+// Rows 11-12 of sync.go: init asks the parent to run prestart and
 // createRuntime hooks only when the config has some.
 func TestHooksRoundTripOnlyWithHooks(t *testing.T) {
 	for _, tc := range []struct {
@@ -32,19 +32,20 @@ func TestHooksRoundTripOnlyWithHooks(t *testing.T) {
 			defer child.Close()
 			got := make(chan syncType, 1)
 			go func() {
-				m, _, err := syncSock{parent}.recv()
+				ps := parentSock{syncSock{parent}}
+				m, err := ps.recv()
 				if err != nil {
 					got <- ""
 					return
 				}
-				got <- m.Type
-				syncSock{parent}.send(syncMsg{Type: msgHooksDone}, -1) //nolint:errcheck
+				got <- m.kind()
+				ps.send(hooksDoneMsg{}) //nolint:errcheck
 			}()
-			if err := runHooksInParent(syncSock{child}, &tc.hooks); err != nil {
+			if err := runHooksInParent(initSock{syncSock{child}}, &tc.hooks); err != nil {
 				t.Fatal(err)
 			}
 			unix.Shutdown(int(child.Fd()), unix.SHUT_WR) //nolint:errcheck // the reader sees EOF if nothing came
-			if m := <-got; (m == msgHooks) != tc.want {
+			if m := <-got; (m == hooksMsg{}.kind()) != tc.want {
 				t.Fatalf("frame sent: %q, want a hooks frame: %v", m, tc.want)
 			}
 		})

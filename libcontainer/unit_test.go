@@ -3,6 +3,8 @@ package libcontainer
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -48,7 +50,7 @@ func TestBootstrapEncode(t *testing.T) {
 		t.Fatalf("length %d, payload %d", n, len(msg)-4)
 	}
 	got := strings.Split(strings.TrimSuffix(string(msg[4:]), "\x00"), "\x00")
-	want := []string{"oom=-500", "join=network:/proc/1/ns/net", "clone=" + itoa(unix.CLONE_NEWUSER|unix.CLONE_NEWPID), "timens=monotonic 5 0\n"}
+	want := []string{"oom=-500", "join=" + itoa(unix.CLONE_NEWNET) + ":network:/proc/1/ns/net", "clone=" + itoa(unix.CLONE_NEWUSER|unix.CLONE_NEWPID), "timens=monotonic 5 0\n"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("got %q, want %q", got, want)
 	}
@@ -70,16 +72,89 @@ func TestSyncRoundTrip(t *testing.T) {
 	}
 	defer a.Close()
 	defer b.Close()
+	parent, child := parentSock{syncSock{a}}, initSock{syncSock{b}}
 	big := &initConfig{ID: strings.Repeat("x", 300000)} // larger than a socket buffer
-	go syncSock{a}.send(syncMsg{Type: msgConfig, Config: big}, int(os.Stdin.Fd()))
-	m, fd, err := syncSock{b}.recv()
-	if err != nil || m.Type != msgConfig || m.Config == nil || m.Config.ID != big.ID || fd < 0 {
-		t.Fatalf("%v %v fd=%d", err, m.Type, fd)
+	go parent.send(configMsg{Config: big})              //nolint:errcheck
+	m, err := expect[configMsg](child)
+	if err != nil || m.Config == nil || m.Config.ID != big.ID {
+		t.Fatalf("config: %v", err)
 	}
-	unix.Close(fd)
-	go syncSock{a}.send(syncMsg{Type: msgError, Message: "boom"}, -1)
-	if _, err := (syncSock{b}).expect(msgReady); err == nil || err.Error() != "boom" {
-		t.Fatalf("error frame: %v", err)
+	// An fd rides with the message that carries one.
+	go child.send(ptyMsg{fd: int(os.Stdin.Fd())}) //nolint:errcheck
+	got, err := parent.recv()
+	pty, ok := got.(ptyMsg)
+	if err != nil || !ok || pty.fd < 0 {
+		t.Fatalf("pty: %v %#v", err, got)
+	}
+	unix.Close(pty.fd)
+	// A payload and an fd together (rows 9-10).
+	go child.send(idmapSourceMsg{Index: 3, fd: int(os.Stdin.Fd())}) //nolint:errcheck
+	got, err = parent.recv()
+	src, ok := got.(idmapSourceMsg)
+	if err != nil || !ok || src.Index != 3 || src.fd < 0 {
+		t.Fatalf("idmapSource: %v %#v", err, got)
+	}
+	unix.Close(src.fd)
+	// The wrong message for the step is an error that names both.
+	go parent.send(hooksDoneMsg{}) //nolint:errcheck
+	if _, err := expect[cgroupDoneMsg](child); err == nil || !strings.Contains(err.Error(), `got "hooksDone", want "cgroupDone"`) {
+		t.Fatalf("wrong step: %v", err)
+	}
+	// An error frame carries init's InitError across, step and errno.
+	go child.send(errorMsg{Err: asInitError(stepError("rootfs", fmt.Errorf("mount proc on /proc: %w", unix.EPERM)))}) //nolint:errcheck
+	got, err = parent.recv()
+	e, ok := got.(errorMsg)
+	if err != nil || !ok || e.Err.Step != "rootfs" || e.Err.Errno != unix.EPERM ||
+		e.Err.Error() != "container init: mount proc on /proc: operation not permitted" || !errors.Is(e.Err, unix.EPERM) {
+		t.Fatalf("error frame: %v %#v", err, got)
+	}
+}
+
+// A frame whose fd does not match its type is refused (and the fd closed):
+// a pty without its fd, a ready with one.
+func TestSyncFdMismatch(t *testing.T) {
+	a, b, err := socketpair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	defer b.Close()
+	for _, c := range []struct {
+		typ syncType
+		fd  int
+	}{{"pty", -1}, {"ready", int(os.Stdin.Fd())}} {
+		body := []byte(`{"type":"` + string(c.typ) + `"}`)
+		buf := binary.NativeEndian.AppendUint32(nil, uint32(len(body)))
+		var oob []byte
+		if c.fd >= 0 {
+			oob = unix.UnixRights(c.fd)
+		}
+		if err := unix.Sendmsg(int(a.Fd()), append(buf, body...), oob, nil, 0); err != nil {
+			t.Fatal(err)
+		}
+		if m, err := (parentSock{syncSock{b}}).recv(); err == nil {
+			t.Errorf("%s with fd %d accepted: %#v", c.typ, c.fd, m)
+		}
+	}
+	// Nor can a message go the wrong way.
+	go syncSock{a}.send(readyMsg{}) //nolint:errcheck
+	if _, err := (initSock{syncSock{b}}).recv(); err == nil || !strings.Contains(err.Error(), "wrong way") {
+		t.Errorf("init accepted a message to the parent: %v", err)
+	}
+}
+
+// The C stage's error (row 5) is an InitError with Go's errno text.
+func TestBootstrapError(t *testing.T) {
+	e := bootstrapError(int32(unix.EINVAL), "join ipc namespace")
+	if e.Error() != "container init: join ipc namespace: invalid argument" || !errors.Is(e, unix.EINVAL) || e.Step != "bootstrap" {
+		t.Fatalf("%v %#v", e, e)
+	}
+	if e := bootstrapError(-1, "read bootstrap message"); e.Errno != 0 || e.Msg != "read bootstrap message" {
+		t.Fatalf("%#v", e)
+	}
+	p := &proc{mode: "exec"}
+	if err := p.initErr(bootstrapError(int32(unix.ENOENT), "open mnt namespace /x")); err.Error() != "container process: open mnt namespace /x: no such file or directory" {
+		t.Fatal(err)
 	}
 }
 

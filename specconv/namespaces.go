@@ -10,18 +10,6 @@ import (
 	"github.com/tekapo/tekapo/libcontainer/configs"
 )
 
-// namespaceTypes maps OCI namespace names to tekapo's.
-var namespaceTypes = map[specs.LinuxNamespaceType]configs.NamespaceType{
-	specs.PIDNamespace:     configs.NEWPID,
-	specs.NetworkNamespace: configs.NEWNET,
-	specs.MountNamespace:   configs.NEWNS,
-	specs.IPCNamespace:     configs.NEWIPC,
-	specs.UTSNamespace:     configs.NEWUTS,
-	specs.UserNamespace:    configs.NEWUSER,
-	specs.CgroupNamespace:  configs.NEWCGROUP,
-	specs.TimeNamespace:    configs.NEWTIME,
-}
-
 // timeClocks are the clocks a time namespace can offset.
 var timeClocks = map[string]bool{"monotonic": true, "boottime": true}
 
@@ -29,7 +17,7 @@ var timeClocks = map[string]bool{"monotonic": true, "boottime": true}
 func convertNamespaces(c *configs.Config, linux *specs.Linux) error {
 	seen := map[configs.NamespaceType]bool{}
 	for _, ns := range linux.Namespaces {
-		t, ok := namespaceTypes[ns.Type]
+		t, ok := configs.NamespaceFromOCI(ns.Type) // the table: configs/namespaces.go
 		if !ok {
 			return fmt.Errorf("unknown namespace type %q", ns.Type)
 		}

@@ -17,7 +17,7 @@ var ipcSysctls = map[string]bool{
 }
 
 // hostNetNS is the network namespace tekapo runs in; a variable for tests.
-var hostNetNS = "/proc/self/ns/net"
+var hostNetNS = "/proc/self/ns/" + configs.NEWNET.ProcName()
 
 // convertSysctl accepts only sysctls that are namespaced, in a namespace
 // the container has, as runc does. Keys may use "/" instead of ".".

@@ -66,10 +66,9 @@ func mountOptions() []string {
 
 // cgroupFeatures: the manager drives v1, hybrid and v2 hierarchies; rdma
 // and systemd as the host probe finds them (the systemd driver: systemd
-// running on pure cgroup v2).
+// running; for rootless, on pure cgroup v2).
 func cgroupFeatures() *features.Cgroup {
-	sd := systemd.Available()
-	f := &features.Cgroup{V1: ptr(true), V2: ptr(true), Systemd: ptr(sd), SystemdUser: ptr(sd)}
+	f := &features.Cgroup{V1: ptr(true), V2: ptr(true), Systemd: ptr(systemd.Available()), SystemdUser: ptr(systemd.AvailableUser())}
 	if info, err := cgroups.Info(); err == nil {
 		f.Rdma = ptr(info.RDMA)
 	}

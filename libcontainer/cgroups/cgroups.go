@@ -39,6 +39,8 @@
 package cgroups
 
 import (
+	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/tekapo/tekapo/libcontainer/configs"
@@ -106,4 +108,39 @@ func MountNames(paths map[string]string) map[string]string {
 func PureV2(named map[string]string) (string, bool) {
 	dir, ok := named["unified"]
 	return dir, ok && len(named) == 1
+}
+
+// Hierarchy is one mounted hierarchy a container's cgroup has a directory in.
+type Hierarchy struct {
+	Mount string // its mount point ("/sys/fs/cgroup/cpu,cpuacct")
+	Dir   string // the container's directory in it (Mount + the cgroup path)
+	// Controllers are the Paths keys it serves, sorted ("cpu", "cpuacct";
+	// "name=systemd"; "" for cgroup2).
+	Controllers []string
+}
+
+// Hierarchies groups paths (Manager.Paths, made for the cgroup path path)
+// by hierarchy, sorted by directory: co-mounted controllers share one.
+func Hierarchies(paths map[string]string, path string) []Hierarchy {
+	path = filepath.Clean("/" + path)
+	byDir := map[string]*Hierarchy{}
+	var out []Hierarchy
+	for ctrl, dir := range paths {
+		mnt, ok := strings.CutSuffix(dir, path)
+		if !ok || mnt == "" || path == "/" {
+			continue // not <mount>/<path>
+		}
+		h := byDir[dir]
+		if h == nil {
+			h = &Hierarchy{Mount: mnt, Dir: dir}
+			byDir[dir] = h
+		}
+		h.Controllers = append(h.Controllers, ctrl)
+	}
+	for _, h := range byDir {
+		sort.Strings(h.Controllers)
+		out = append(out, *h)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Dir < out[j].Dir })
+	return out
 }

@@ -106,7 +106,9 @@ func (m *manager) fillCpuset(h hierarchy) error {
 
 // enableControllers turns on, in each ancestor's cgroup.subtree_control,
 // every controller the ancestor offers (as runc does). Only failures of
-// controllers the limits need are errors.
+// controllers the limits need are errors. One already on is not written
+// again: above a subtree delegated to a user (rootless, the user's
+// systemd) the ancestors are root's, and on already.
 func (m *manager) enableControllers(h hierarchy) error {
 	needed := map[string]bool{}
 	ws, _ := m.plan(m.cfg.Resources)
@@ -117,7 +119,11 @@ func (m *manager) enableControllers(h hierarchy) error {
 	cur := h.root
 	for _, part := range strings.Split(rel, "/") {
 		avail, _ := readFile(cur, "cgroup.controllers")
+		on, _ := readFile(cur, "cgroup.subtree_control")
 		for _, c := range strings.Fields(avail) {
+			if containsWord(strings.Fields(on), c) {
+				continue
+			}
 			err := m.ops.writeFile(cur, "cgroup.subtree_control", "+"+c)
 			if err != nil && needed[c] {
 				return fmt.Errorf("enable controller %s in %s: %w", c, cur, err)

@@ -26,7 +26,7 @@ type HostInfo struct {
 	// RDMA: rdma limits can be set.
 	RDMA bool `json:"rdma"`
 	// Systemd is not probed here (always false): `tekapo features` asks
-	// package cgroups/systemd (systemd running on pure cgroup v2).
+	// package cgroups/systemd (systemd running).
 	Systemd bool `json:"systemd"`
 }
 

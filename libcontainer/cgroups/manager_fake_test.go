@@ -373,3 +373,27 @@ func TestRootlessNoLimitsIsHarmless(t *testing.T) {
 	}
 	_ = os.RemoveAll(f.root)
 }
+
+// TestV2ControllersAlreadyOn: a controller an ancestor's
+// cgroup.subtree_control has on already is not written again (above a
+// subtree delegated to a user the ancestors are not the user's: a write
+// there is refused even when it would change nothing).
+func TestV2ControllersAlreadyOn(t *testing.T) {
+	f := newFakeHost(t, "v2")
+	mustWrite(t, filepath.Join(f.h.unified, "cgroup.subtree_control"), "cpuset cpu io memory hugetlb pids rdma misc")
+	m, err := newManager(&configs.Cgroup{Path: "/user.slice/c1", Resources: &specs.LinuxResources{
+		Memory: &specs.LinuxMemory{Limit: i64(64 << 20)}}}, f.h, fsOps{fake: true, failOn: "cgroup.subtree_control"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Create(); err != nil {
+		t.Errorf("Create with memory on in the root already: %v", err)
+	}
+	m.Destroy() //nolint:errcheck
+	mustWrite(t, filepath.Join(f.h.unified, "cgroup.subtree_control"), "cpu")
+	m, _ = newManager(&configs.Cgroup{Path: "/user.slice/c2", Resources: &specs.LinuxResources{
+		Memory: &specs.LinuxMemory{Limit: i64(64 << 20)}}}, f.h, fsOps{fake: true, failOn: "cgroup.subtree_control"})
+	if err := m.Create(); err == nil || !strings.Contains(err.Error(), "enable controller memory") {
+		t.Errorf("memory off and its write refused: got %v", err)
+	}
+}

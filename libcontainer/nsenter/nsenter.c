@@ -13,26 +13,22 @@
  * so the others are owned by it), and forks B, because a new pid or time
  * namespace only applies to children. A never starts the Go runtime: it
  * reports B's pid and exits. Everything else (cgroup namespace, mounts,
- * pivot_root, credentials, seccomp) is Go code in B: see
- * libcontainer/sync.go for the messages that follow.
+ * pivot_root, credentials, seccomp) is Go code in B.
  *
- * Protocol on the socket whose fd number is in $_TEKAPO_INITPIPE:
- *
- * | # | direction | bytes                         | meaning                                  |
- * |---|-----------|-------------------------------|------------------------------------------|
- * | 1 | parent->A | u32 n, n bytes "key=value\0"* | bootstrap (keys below)                   |
- * | 2 | A->parent | 'U'                           | A is in its new user ns: write id maps   |
- * | 3 | parent->A | 'u'                           | maps written                             |
- * | 4 | A->parent | 'P', u32 pid                  | B forked (pid in the caller's pid ns)    |
- * | 5 | A->parent | 'E', u32 n, n bytes           | A failed with this message; A exits 1    |
+ * The protocol on the socket whose fd number is in $_TEKAPO_INITPIPE, this
+ * stage's bytes (rows 1-5) and B's messages, is one table at the top of
+ * libcontainer/sync.go, which also holds the parent's side of rows 1-5.
  *
  * Before 'U' an A run by a non-root user makes itself dumpable, so that its
  * /proc files (uid_map, gid_map, setgroups) are its owner's; it is
  * non-dumpable again once 'u' came.
  *
  * Keys: oom=N (oom_score_adj, set before a user ns makes it impossible);
- * join=TYPE:PATH (setns, TYPE as in config.json); clone=FLAGS (CLONE_NEW*
- * to create, decimal; cgroup is left to B, after it joined its cgroup);
+ * join=FLAG:TYPE:PATH (setns(2) with FLAG, the namespace's CLONE_NEW* flag in
+ * decimal, so a path of another type is refused; TYPE as in config.json,
+ * for errors only: the one namespace table is libcontainer/configs/
+ * namespaces.go, this file has none); clone=FLAGS (CLONE_NEW* to create,
+ * decimal; cgroup is left to B, after it joined its cgroup);
  * timens=TEXT (written to /proc/self/timens_offsets).
  *
  * /proc here is the runtime's own, never the container's: A writes
@@ -95,7 +91,9 @@ static int read_all(void *buf, size_t n)
 	return 0;
 }
 
-/* fail reports a one-line error (with errno's text when saved >= 0) and exits. */
+/* fail reports a one-line error and exits: the errno (saved, -1 for none)
+ * goes as a number, and the parent adds its text (sync.go row 5), as it
+ * does for every step of init. */
 static void fail(int saved, const char *fmt, ...)
 {
 	char msg[1024];
@@ -105,12 +103,12 @@ static void fail(int saved, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		n = 0;
-	if (saved >= 0 && (size_t)n < sizeof(msg))
-		n += snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", strerror(saved));
 	if ((size_t)n >= sizeof(msg))
 		n = sizeof(msg) - 1;
+	int32_t err = saved;
 	uint32_t len = (uint32_t)n;
 	write_all("E", 1);
+	write_all(&err, sizeof(err));
 	write_all(&len, sizeof(len));
 	write_all(msg, len);
 	_exit(1);
@@ -127,34 +125,18 @@ static void write_file(const char *path, const char *data)
 	close(fd);
 }
 
+/* A namespace to join. flag is its CLONE_NEW* flag: setns(2) with it
+ * refuses a path of another type (runtime-spec: a path whose namespace type
+ * does not match MUST be an error; runc does the same). */
 struct join {
+	int flag;
 	char *type;
 	int fd;
 };
 
 static int is_user(const struct join *j)
 {
-	return strcmp(j->type, "user") == 0;
-}
-
-/* ns_flag is the CLONE_NEW* flag of a config.json namespace type: setns(2)
- * with it refuses a path of another type (runtime-spec: a path whose
- * namespace type does not match MUST be an error; runc does the same). */
-static int ns_flag(const char *type)
-{
-	static const struct {
-		const char *type;
-		int flag;
-	} types[] = {
-		{"pid", CLONE_NEWPID},       {"network", CLONE_NEWNET}, {"mount", CLONE_NEWNS},
-		{"ipc", CLONE_NEWIPC},       {"uts", CLONE_NEWUTS},     {"user", CLONE_NEWUSER},
-		{"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME},
-	};
-	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-		if (strcmp(type, types[i].type) == 0)
-			return types[i].flag;
-	fail(-1, "unknown namespace type %s", type);
-	return 0;
+	return j->flag == CLONE_NEWUSER;
 }
 
 /* join_all enters every namespace given by path. All paths are opened first:
@@ -168,7 +150,7 @@ static void join_all(struct join *js, int n)
 		for (int i = 0; i < n; i++) {
 			if (is_user(&js[i]) != (pass == (user_first ? 0 : 1)))
 				continue;
-			if (setns(js[i].fd, ns_flag(js[i].type)) < 0)
+			if (setns(js[i].fd, js[i].flag) < 0)
 				fail(errno, errno == EINVAL ? "join %s namespace (a path of another namespace type?)"
 							    : "join %s namespace", js[i].type);
 			close(js[i].fd);
@@ -202,14 +184,19 @@ static void bootstrap(void)
 			if (timens_fd < 0 && (errno != EACCES || geteuid() == 0))
 				fail(errno, "open /proc/self/timens_offsets");
 		} else if (strncmp(kv, "join=", 5) == 0) {
-			char *path = strchr(kv + 5, ':');
+			char *type = strchr(kv + 5, ':');
+			char *path = type ? strchr(type + 1, ':') : NULL;
 			if (path == NULL || njoin == MAX_JOIN)
 				fail(-1, "bad bootstrap entry %s", kv);
+			*type++ = '\0';
 			*path++ = '\0';
-			js[njoin].type = kv + 5;
+			js[njoin].flag = atoi(kv + 5);
+			if (js[njoin].flag == 0) /* setns(fd, 0) would take any type */
+				fail(-1, "bad bootstrap entry join=%s", kv + 5);
+			js[njoin].type = type;
 			js[njoin].fd = open(path, O_RDONLY | O_CLOEXEC);
 			if (js[njoin].fd < 0)
-				fail(errno, "open %s namespace %s", kv + 5, path);
+				fail(errno, "open %s namespace %s", type, path);
 			njoin++;
 		}
 	}

@@ -84,35 +84,72 @@ func TestDanglingSymlinkDestination(t *testing.T) {
 	}
 }
 
-// TestLockedFlagsKept: in a user namespace the flags of a mount from the
-// host are locked; a bind asking to clear one ("suid", "dev") keeps the
-// source's and applies the rest, as runc retries such a remount, rather
-// than failing.
-func TestLockedFlagsKept(t *testing.T) {
-	e := newEnv(t)
+// flagTmpfs mounts a tmpfs with flags on a fresh directory that a mapped
+// root can reach, unmounted at the end of the test.
+func flagTmpfs(t *testing.T, flags uintptr) string {
+	t.Helper()
 	src := t.TempDir()
-	if err := unix.Mount("tmpfs", src, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size=1m"); err != nil {
+	if err := unix.Mount("tmpfs", src, "tmpfs", flags, "size=1m,mode=0755"); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { unix.Unmount(src, unix.MNT_DETACH) })
-	// The container's root (a mapped id) must reach it.
-	for _, d := range []string{src, filepath.Dir(src)} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
+	if err := os.Chmod(filepath.Dir(src), 0o755); err != nil {
+		t.Fatal(err)
 	}
-	s := e.userNSSpec("locked", "sh", "-c", "awk '$5 == \"/tmp\" {print $6}' /proc/self/mountinfo")
-	s.Mounts = append(s.Mounts, specs.Mount{Destination: "/tmp", Type: "bind", Source: src,
-		Options: []string{"bind", "suid", "dev", "ro"}})
-	r := e.run("locked", s)
-	if r.code != 0 {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
-	}
-	got := strings.TrimSpace(r.stdout)
-	for _, f := range []string{"ro", "nosuid", "nodev"} {
+	return src
+}
+
+// bindFlagsSeen runs a container with src bound on /tmp with opts and
+// returns the bind's mount options as the container sees them.
+func bindFlagsSeen(e *env, s *specs.Spec, src string, opts ...string) result {
+	s.Process.Args = []string{"sh", "-c", "awk '$5 == \"/tmp\" {print $6}' /proc/self/mountinfo"}
+	s.Mounts = append(s.Mounts, specs.Mount{Destination: "/tmp", Type: "bind", Source: src, Options: opts})
+	return e.run("bflags", s)
+}
+
+func hasFlags(got string, want ...string) bool {
+	for _, f := range want {
 		if !strings.Contains(","+got+",", ","+f+",") {
-			t.Errorf("/tmp's flags %q lack %s", got, f)
+			return false
 		}
+	}
+	return true
+}
+
+// TestBindFlagsAsRunc: a bind with flags gets exactly those (the source's
+// others cleared), a bind without any keeps the source's, as current runc
+// (its mounts_sshfs.bats: "implied-rw bind mount of a ro … mount",
+// "--bind with no options"). Before, tekapo kept the source's ro under
+// "bind,nosuid,nodev".
+func TestBindFlagsAsRunc(t *testing.T) {
+	e := newEnv(t)
+	src := flagTmpfs(t, unix.MS_RDONLY|unix.MS_NOEXEC)
+	r := bindFlagsSeen(e, e.spec("bflags"), src, "bind", "nosuid", "nodev")
+	if got := strings.TrimSpace(r.stdout); r.code != 0 || !hasFlags(got, "rw", "nosuid", "nodev") || hasFlags(got, "noexec") {
+		t.Errorf("bind,nosuid,nodev of a ro,noexec source: %q (exit %d %s), want rw,nosuid,nodev", got, r.code, r.stderr)
+	}
+	r = bindFlagsSeen(e, e.spec("bflags"), src, "rbind")
+	if got := strings.TrimSpace(r.stdout); r.code != 0 || !hasFlags(got, "ro", "noexec") {
+		t.Errorf("rbind of a ro,noexec source: %q (exit %d %s), want the source's ro,noexec", got, r.code, r.stderr)
+	}
+}
+
+// TestLockedFlagsAsRunc: in a user namespace the flags of a mount from the
+// host are locked. A bind that does not ask to clear them keeps them and
+// gets the rest; one that explicitly clears a locked flag ("suid", "dev",
+// "rw") fails, as current runc's (mounts_sshfs.bats: "explicit-rw bind
+// mount of a ro … mount" must fail; runc 1.1.5 fails both). Before, tekapo
+// kept the locked flags and ran in both cases.
+func TestLockedFlagsAsRunc(t *testing.T) {
+	e := newEnv(t)
+	src := flagTmpfs(t, unix.MS_NOSUID|unix.MS_NODEV)
+	r := bindFlagsSeen(e, e.userNSSpec("bflags"), src, "bind", "ro")
+	if got := strings.TrimSpace(r.stdout); r.code != 0 || !hasFlags(got, "ro", "nosuid", "nodev") {
+		t.Errorf("bind,ro of a nosuid,nodev source in a userns: %q (exit %d %s), want ro,nosuid,nodev", got, r.code, r.stderr)
+	}
+	r = bindFlagsSeen(e, e.userNSSpec("bflags"), src, "bind", "suid", "dev", "ro")
+	if r.code == 0 || !strings.Contains(r.stderr, "cannot clear the source's locked nosuid,nodev") || !strings.Contains(r.stderr, "operation not permitted") {
+		t.Errorf("bind,suid,dev,ro of a nosuid,nodev source in a userns: exit %d, %q %s; want refused", r.code, r.stdout, r.stderr)
 	}
 }
 

@@ -31,7 +31,11 @@ done
 # and v2vm.cgroup=, which tells the guest's init what to mount.
 case $cgroup in
 v2) cgargs=(cgroup_no_v1=all) ;;
-hybrid) cgargs=() ;; # init mounts every v1 controller, cgroup2 at /sys/fs/cgroup/unified
+hybrid) # init mounts every v1 controller, cgroup2 at /sys/fs/cgroup/unified;
+	# systemd (--systemd) takes those mounts and is told the layout too
+	cgargs=()
+	[[ " ${feats[*]} " == *" systemd "* ]] && cgargs+=(systemd.unified_cgroup_hierarchy=0)
+	;;
 *) echo "v2vm: --cgroup $cgroup: want v2 or hybrid" >&2; exit 2 ;;
 esac
 cgargs+=("v2vm.cgroup=$cgroup")

@@ -130,6 +130,13 @@ func startUnit(c conn, name string, props []sddbus.Property) error {
 	}
 }
 
+func setProps(c conn, name string, ps []sddbus.Property) error {
+	if err := c.SetUnitPropertiesContext(context.Background(), name, true, ps...); err != nil {
+		return fmt.Errorf("systemd: set properties of %s: %w", name, err)
+	}
+	return nil
+}
+
 // stopUnit stops name; a unit that is already gone is not an error.
 func stopUnit(c conn, name string) error {
 	ch := make(chan string, 1)

@@ -1,16 +1,26 @@
 package systemd
 
 // Device rules as systemd properties. systemd can only allow-list
-// (DevicePolicy=strict plus DeviceAllow entries); tekapo's own eBPF
-// program, attached after the unit starts, always enforces the exact
-// rules (last match wins, default deny). So:
+// (DevicePolicy=strict plus DeviceAllow entries); tekapo's own rules,
+// written after the unit starts (v2: an eBPF program; v1: devices.deny
+// and devices.allow), always enforce the exact rules (last match wins,
+// default deny). So:
 //
-//	rules (after the last "allow all" / "deny all")   properties
-//	none given                                         none (systemd's default: no filter)
-//	default deny, only allow rules                     DevicePolicy=strict, DeviceAllow=[entries]
-//	default allow with no deny after it                DevicePolicy=auto, DeviceAllow=[] (no filter)
-//	anything else (a deny systemd cannot express,      DevicePolicy=auto, DeviceAllow=[]: the eBPF
-//	  a minor wildcard /proc/devices has no name for)    program alone enforces
+//	rules (after the last "allow all" / "deny all")   properties (v2)                v1
+//	none given                                         none (systemd's default)       none
+//	default deny, only allow rules                     DevicePolicy=strict,           same
+//	                                                     DeviceAllow=[entries]
+//	default allow with no deny after it                DevicePolicy=auto,             same
+//	                                                     DeviceAllow=[] (no filter)
+//	a deny systemd cannot express                      auto, []: the eBPF program     strict, []
+//	                                                     alone enforces
+//	a minor wildcard /proc/devices has no name for     auto, []                       strict, the other entries
+//
+// On v1 systemd rewrites devices.allow/deny whenever it applies the unit's
+// properties again: "auto" there writes "a" to devices.allow, which would
+// undo every deny, so v1 falls back to a list that allows less (runc's
+// "temporary deny-all rule"); tekapo writes its exact rules after each of
+// its own calls (legacy.go).
 //
 //	entry      type c/b, major M, minor m   "/dev/char/M:m" / "/dev/block/M:m"
 //	           minor *                      "char-NAME" / "block-NAME" (NAME from /proc/devices)
@@ -38,11 +48,16 @@ type deviceAllow struct {
 // deviceNames maps "c"/"b" and a major number to its /proc/devices name.
 type deviceNames func(typ string, major int64) (string, bool)
 
-func deviceProps(rules []specs.LinuxDeviceCgroup, names deviceNames) []sddbus.Property {
+func deviceProps(rules []specs.LinuxDeviceCgroup, names deviceNames, v1 bool) []sddbus.Property {
 	if len(rules) == 0 {
 		return nil
 	}
 	open := []sddbus.Property{prop("DevicePolicy", "auto"), prop("DeviceAllow", []deviceAllow{})}
+	denyAll := []sddbus.Property{prop("DevicePolicy", "strict"), prop("DeviceAllow", []deviceAllow{})}
+	fallback := open
+	if v1 {
+		fallback = denyAll
+	}
 	defaultAllow := false
 	var rest []specs.LinuxDeviceCgroup
 	for _, r := range rules {
@@ -54,15 +69,23 @@ func deviceProps(rules []specs.LinuxDeviceCgroup, names deviceNames) []sddbus.Pr
 		rest = append(rest, r)
 	}
 	if defaultAllow {
-		return open // any deny after it is the eBPF program's job
+		for _, r := range rest {
+			if !r.Allow {
+				return fallback // the deny is the eBPF program's or the files' job
+			}
+		}
+		return open
 	}
 	var entries []deviceAllow
 	for _, r := range rest {
 		if !r.Allow {
-			return open
+			return fallback
 		}
 		es, ok := deviceEntries(r, names)
 		if !ok {
+			if v1 {
+				continue // allowed by tekapo's files only
+			}
 			return open
 		}
 		entries = append(entries, es...)

@@ -85,26 +85,47 @@ func (f *fakeConn) GetManagerProperty(name string) (string, error) {
 func (f *fakeConn) Close() {}
 
 // fakeFS is the cgroupfs manager's stand-in; it logs into the same list.
+// paths (nil: v2, the unit's path alone) are its v1 directories.
 type fakeFS struct {
-	f   *fakeConn
-	cfg *configs.Cgroup
-	set *configs.Cgroup
+	f      *fakeConn
+	cfg    *configs.Cgroup
+	set    *configs.Cgroup
+	paths  map[string]string
+	frozen bool
 }
 
-func (m *fakeFS) Create() error                               { m.f.log("fs.Create " + m.cfg.Path); return nil }
-func (m *fakeFS) Apply(pid int) error                         { m.f.log(fmt.Sprintf("fs.Apply %d", pid)); return nil }
-func (m *fakeFS) Set(c *configs.Cgroup) error                 { m.f.log("fs.Set " + c.Path); m.set = c; return nil }
-func (m *fakeFS) Freeze() error                               { m.f.log("fs.Freeze"); return nil }
-func (m *fakeFS) Thaw() error                                 { m.f.log("fs.Thaw"); return nil }
-func (m *fakeFS) FreezerState() (cgroups.FreezerState, error) { return cgroups.Thawed, nil }
-func (m *fakeFS) GetPids() ([]int, error)                     { return nil, nil }
+func (m *fakeFS) Create() error       { m.f.log("fs.Create " + m.cfg.Path); return nil }
+func (m *fakeFS) Apply(pid int) error { m.f.log(fmt.Sprintf("fs.Apply %d", pid)); return nil }
+func (m *fakeFS) Set(c *configs.Cgroup) error {
+	if c.Resources != nil && len(c.Resources.Devices) > 0 {
+		m.f.log(fmt.Sprintf("fs.Set %s devices=%d", c.Path, len(c.Resources.Devices)))
+	} else {
+		m.f.log("fs.Set " + c.Path)
+	}
+	m.set = c
+	return nil
+}
+func (m *fakeFS) Freeze() error { m.f.log("fs.Freeze"); return nil }
+func (m *fakeFS) Thaw() error   { m.f.log("fs.Thaw"); return nil }
+func (m *fakeFS) FreezerState() (cgroups.FreezerState, error) {
+	if m.frozen {
+		return cgroups.Frozen, nil
+	}
+	return cgroups.Thawed, nil
+}
+func (m *fakeFS) GetPids() ([]int, error) { return nil, nil }
 func (m *fakeFS) Stats() (*cgroups.Stats, error) {
 	st := &cgroups.Stats{}
 	st.Memory.Usage.Usage = 10 << 20
 	return st, nil
 }
-func (m *fakeFS) Destroy() error                { m.f.log("fs.Destroy"); return nil }
-func (m *fakeFS) Paths() map[string]string      { return map[string]string{"": m.cfg.Path} }
+func (m *fakeFS) Destroy() error { m.f.log("fs.Destroy"); return nil }
+func (m *fakeFS) Paths() map[string]string {
+	if m.paths != nil {
+		return m.paths
+	}
+	return map[string]string{"": m.cfg.Path}
+}
 func (m *fakeFS) OOMKillCount() (uint64, error) { return 0, nil }
 func (m *fakeFS) Missing() []string             { return nil }
 func (m *fakeFS) Created() []string             { return nil }

@@ -13,18 +13,19 @@ package systemd
 //	Freeze/Thaw    -                                         cgroup.freeze
 //	Destroy        StopUnit (job waited for), ResetFailedUnit what is left of the unit's directory
 //
-// Only pure cgroup v2 hosts: on v1/hybrid systemd's layout spreads a unit
-// over the v1 hierarchies, which this driver does not handle yet.
+// That is on pure cgroup v2; on v1 and hybrid hosts a unit spreads over
+// the v1 hierarchies and the steps differ where legacy.go says.
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	sddbus "github.com/coreos/go-systemd/v22/dbus"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/tekapo/tekapo/libcontainer/cgroups"
@@ -54,6 +55,7 @@ type manager struct {
 	made    []string // directories Create made, removed by Destroy unless started
 	// restored: made came from a later command's SetCreated
 	restored bool
+	v1       bool // a v1 or hybrid host (legacy.go)
 }
 
 // New builds the driver for cfg (cfg.Systemd, cfg.Path from
@@ -63,10 +65,10 @@ func New(cfg *configs.Cgroup) (cgroups.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !isV2(cgroupRoot) {
-		return nil, errors.New("systemd cgroup driver: tekapo supports it on pure cgroup v2 hosts only (this host's cgroups are v1 or hybrid)")
+	m := &manager{cfg: cfg, unit: u, path: filepath.Clean(cfg.Path), v1: !isV2(cgroupRoot)}
+	if m.v1 && cfg.Rootless {
+		return nil, errRootlessV1
 	}
-	m := &manager{cfg: cfg, unit: u, path: filepath.Clean(cfg.Path)}
 	if cfg.Rootless {
 		if m.c, err = dial(true); err != nil {
 			return nil, err
@@ -112,6 +114,9 @@ func (m *manager) Create() error {
 		return err
 	}
 	m.created = true
+	if m.v1 {
+		return m.createV1()
+	}
 	// The unit's directory (and its slices') exists before systemd starts
 	// the unit (systemd takes them as they are), so it can be handed to
 	// the container's root now.
@@ -123,11 +128,15 @@ func (m *manager) Create() error {
 
 // mkdirAll makes dir and its missing parents under the cgroup root,
 // recording what it made.
-func (m *manager) mkdirAll(dir string) error {
-	if dir == cgroupRoot || exists(dir) {
+func (m *manager) mkdirAll(dir string) error { return m.mkdirUnder(cgroupRoot, dir) }
+
+// mkdirUnder makes dir and its missing parents below root, recording
+// what it made.
+func (m *manager) mkdirUnder(root, dir string) error {
+	if dir == root || !strings.HasPrefix(dir, root+"/") || exists(dir) {
 		return nil
 	}
-	if err := m.mkdirAll(filepath.Dir(dir)); err != nil {
+	if err := m.mkdirUnder(root, filepath.Dir(dir)); err != nil {
 		return err
 	}
 	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
@@ -140,19 +149,26 @@ func (m *manager) mkdirAll(dir string) error {
 // properties: what StartTransientUnit gets for pid.
 func (m *manager) properties(c conn, pid int) ([]sddbus.Property, error) {
 	r := m.cfg.Resources
-	ps, err := startProps(m.unit, pid, r)
+	ps, err := startProps(m.unit, pid, r, m.v1)
 	if err != nil {
 		return nil, err
 	}
-	rs, err := resourceProps(r, version(c))
+	rs, err := m.resourceProps(r, version(c))
 	if err != nil {
 		return nil, err
 	}
 	ps = append(ps, rs...)
 	if r != nil && !m.cfg.Rootless {
-		ps = append(ps, deviceProps(r.Devices, procDevices)...)
+		ps = append(ps, deviceProps(r.Devices, procDevices, m.v1)...)
 	}
 	return ps, nil
+}
+
+func (m *manager) resourceProps(r *specs.LinuxResources, ver int) ([]sddbus.Property, error) {
+	if m.v1 {
+		return resourcePropsV1(r, ver)
+	}
+	return resourceProps(r, ver)
 }
 
 // Apply implements cgroups.Manager.
@@ -190,7 +206,7 @@ func (m *manager) Set(cfg *configs.Cgroup) error {
 	if err != nil {
 		return err
 	}
-	ps, err := resourceProps(cfg.Resources, version(c))
+	ps, err := m.resourceProps(cfg.Resources, version(c))
 	if err != nil {
 		return err
 	}
@@ -198,8 +214,13 @@ func (m *manager) Set(cfg *configs.Cgroup) error {
 		return err
 	}
 	if len(ps) > 0 {
-		if err := c.SetUnitPropertiesContext(context.Background(), m.unit.Name, true, ps...); err != nil {
-			return fmt.Errorf("systemd: set properties of %s: %w", m.unit.Name, err)
+		if m.v1 {
+			err = m.setV1(c, ps)
+		} else {
+			err = setProps(c, m.unit.Name, ps)
+		}
+		if err != nil {
+			return err
 		}
 	}
 	next := *cfg
@@ -234,6 +255,15 @@ func (m *manager) Destroy() error {
 	} else if err := stopUnit(c, m.unit.Name); err != nil {
 		first = err
 	}
+	if m.v1 {
+		if err := m.destroyV1(); err != nil && first == nil {
+			first = err
+		}
+		if first != nil && !m.leftV1() {
+			return nil
+		}
+		return first
+	}
 	if err := removeTree(m.dir()); err != nil && first == nil {
 		first = err
 	}
@@ -252,6 +282,9 @@ func (m *manager) Destroy() error {
 // Missing implements cgroups.Manager: the directories Create would make
 // (the unit's and its missing slices'), outermost first.
 func (m *manager) Missing() []string {
+	if m.v1 {
+		return m.missingV1()
+	}
 	var out []string
 	for dir := m.dir(); dir != cgroupRoot && dir != "/" && !exists(dir); dir = filepath.Dir(dir) {
 		out = append([]string{dir}, out...)

@@ -74,9 +74,13 @@ func ParseCgroupsPath(p, id string, rootless bool) (Unit, error) {
 	return checkUnit(u, p)
 }
 
-// Available: the driver can run here (systemd is PID 1's manager and the
-// cgroups are pure v2).
-func Available() bool { return exists("/run/systemd/system") && isV2(cgroupRoot) }
+// Available: the driver can run here (systemd is PID 1's manager; any
+// cgroup layout).
+func Available() bool { return exists("/run/systemd/system") }
+
+// AvailableUser: rootless containers can use it (the user's systemd, on
+// pure cgroup v2 only, as runc).
+func AvailableUser() bool { return Available() && isV2(cgroupRoot) }
 
 func checkUnit(u Unit, p string) (Unit, error) {
 	if _, err := ExpandSlice(u.Slice); err != nil {

@@ -258,8 +258,9 @@ func unifiedProps(u map[string]string, ver int) ([]sddbus.Property, error) {
 	return ps, nil
 }
 
-// startProps are the properties a new unit gets besides its resources.
-func startProps(u Unit, pid int, r *specs.LinuxResources) ([]sddbus.Property, error) {
+// startProps are the properties a new unit gets besides its resources
+// (v1: a v1 or hybrid host).
+func startProps(u Unit, pid int, r *specs.LinuxResources, v1 bool) ([]sddbus.Property, error) {
 	ps := []sddbus.Property{sddbus.PropDescription("tekapo container " + u.Name)}
 	if u.IsSlice() {
 		ps = append(ps, sddbus.PropWants(u.Slice))
@@ -269,10 +270,15 @@ func startProps(u Unit, pid int, r *specs.LinuxResources) ([]sddbus.Property, er
 			ps = append(ps, prop("PIDs", []uint32{uint32(pid)}))
 		}
 	}
-	// Accounting on, as runc: the controllers are enabled down to the unit.
+	// Accounting on, as runc: the controllers are enabled down to the unit
+	// (v1: blkio's is BlockIOAccounting).
+	io := "IOAccounting"
+	if v1 {
+		io = "BlockIOAccounting"
+	}
 	ps = append(ps,
 		prop("MemoryAccounting", true), prop("CPUAccounting", true),
-		prop("IOAccounting", true), prop("TasksAccounting", true),
+		prop(io, true), prop("TasksAccounting", true),
 		prop("DefaultDependencies", false))
 	if r != nil {
 		if v, ok := r.Unified["memory.oom.group"]; ok {

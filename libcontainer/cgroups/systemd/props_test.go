@@ -100,7 +100,7 @@ func TestResourcePropsErrors(t *testing.T) {
 // delegation, init's pid, accounting, no default dependencies.
 func TestStartProps(t *testing.T) {
 	ps, err := startProps(Unit{"kubepods-pod1.slice", "cri-containerd-c1.scope"}, 42,
-		&specs.LinuxResources{Unified: map[string]string{"memory.oom.group": "1"}})
+		&specs.LinuxResources{Unified: map[string]string{"memory.oom.group": "1"}}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,12 +112,12 @@ func TestStartProps(t *testing.T) {
 	if got := propMap(ps); !reflect.DeepEqual(got, want) {
 		t.Errorf("got %v\nwant %v", got, want)
 	}
-	ps, _ = startProps(Unit{"machine.slice", "machine-pod.slice"}, 42, nil)
+	ps, _ = startProps(Unit{"machine.slice", "machine-pod.slice"}, 42, nil, false)
 	got := propMap(ps)
 	if _, ok := got["Delegate"]; ok || got["PIDs"] != nil || !reflect.DeepEqual(got["Wants"], []string{"machine.slice"}) {
 		t.Errorf("a slice unit: got %v, want Wants=machine.slice, no Delegate or PIDs", got)
 	}
-	if _, err := startProps(Unit{"a.slice", "b.scope"}, 1, &specs.LinuxResources{Unified: map[string]string{"memory.oom.group": "2"}}); err == nil {
+	if _, err := startProps(Unit{"a.slice", "b.scope"}, 1, &specs.LinuxResources{Unified: map[string]string{"memory.oom.group": "2"}}, false); err == nil {
 		t.Error("memory.oom.group=2 accepted")
 	}
 }
@@ -134,7 +134,9 @@ func dev(allow bool, typ string, major, minor int64, access string) specs.LinuxD
 }
 
 // TestDeviceProps: systemd allow-lists only; what it cannot say is left
-// to tekapo's eBPF program (DevicePolicy=auto, no entries).
+// to tekapo's own rules: on v2 its eBPF program (DevicePolicy=auto, no
+// entries); on v1, where systemd writes the files again at each update,
+// a list that allows less (strict, runc's "temporary deny-all rule").
 func TestDeviceProps(t *testing.T) {
 	names := func(typ string, major int64) (string, bool) {
 		if typ == "c" && major == 136 {
@@ -144,29 +146,37 @@ func TestDeviceProps(t *testing.T) {
 	}
 	const none = -2 // field not set
 	open := map[string]any{"DevicePolicy": "auto", "DeviceAllow": []deviceAllow{}}
+	denyAll := map[string]any{"DevicePolicy": "strict", "DeviceAllow": []deviceAllow{}}
+	tekapoDefault := map[string]any{"DevicePolicy": "strict", "DeviceAllow": []deviceAllow{
+		{"/dev/char/1:3", "rwm"}, {"char-pts", "rw"}, {"block-*", "m"}, {"/dev/char/10:200", "rwm"}, {"/dev/block/10:200", "rwm"}}}
 	for _, c := range []struct {
-		name  string
-		rules []specs.LinuxDeviceCgroup
-		want  map[string]any
+		name     string
+		rules    []specs.LinuxDeviceCgroup
+		want, v1 map[string]any
 	}{
-		{"no rules", nil, map[string]any{}},
+		{"no rules", nil, map[string]any{}, map[string]any{}},
 		{"deny all then allows (tekapo's default)", []specs.LinuxDeviceCgroup{
 			dev(false, "", none, none, "rwm"), dev(true, "c", 1, 3, "rwm"), dev(true, "c", 136, -1, "rw"),
-			dev(true, "b", -1, -1, "m"), dev(true, "a", 10, 200, "")},
-			map[string]any{"DevicePolicy": "strict", "DeviceAllow": []deviceAllow{
-				{"/dev/char/1:3", "rwm"}, {"char-pts", "rw"}, {"block-*", "m"}, {"/dev/char/10:200", "rwm"}, {"/dev/block/10:200", "rwm"}}}},
+			dev(true, "b", -1, -1, "m"), dev(true, "a", 10, 200, "")}, tekapoDefault, tekapoDefault},
 		{"deny all, nothing allowed", []specs.LinuxDeviceCgroup{dev(false, "a", none, none, "")},
+			map[string]any{"DevicePolicy": "strict", "DeviceAllow": []deviceAllow(nil)},
 			map[string]any{"DevicePolicy": "strict", "DeviceAllow": []deviceAllow(nil)}},
-		{"allow all", []specs.LinuxDeviceCgroup{dev(true, "", none, none, "rwm")}, open},
-		{"allow all then a deny: systemd cannot", []specs.LinuxDeviceCgroup{dev(true, "a", none, none, "rwm"), dev(false, "c", 1, 3, "rwm")}, open},
+		{"allow all", []specs.LinuxDeviceCgroup{dev(true, "", none, none, "rwm")}, open, open},
+		{"allow all then a deny: systemd cannot", []specs.LinuxDeviceCgroup{dev(true, "a", none, none, "rwm"), dev(false, "c", 1, 3, "rwm")}, open, denyAll},
+		{"allow all, then only allows", []specs.LinuxDeviceCgroup{dev(true, "a", none, none, "rwm"), dev(true, "c", 1, 3, "rwm")}, open, open},
 		{"a deny inside an allow list: systemd cannot", []specs.LinuxDeviceCgroup{
-			dev(false, "a", none, none, "rwm"), dev(true, "c", 1, -1, "rwm"), dev(false, "c", 1, 3, "w")}, open},
-		{"minor wildcard without a name", []specs.LinuxDeviceCgroup{dev(false, "a", none, none, "rwm"), dev(true, "c", 250, -1, "rwm")}, open},
+			dev(false, "a", none, none, "rwm"), dev(true, "c", 1, -1, "rwm"), dev(false, "c", 1, 3, "w")}, open, denyAll},
+		{"minor wildcard without a name", []specs.LinuxDeviceCgroup{dev(false, "a", none, none, "rwm"), dev(true, "c", 250, -1, "rwm"), dev(true, "c", 1, 3, "rwm")}, open,
+			map[string]any{"DevicePolicy": "strict", "DeviceAllow": []deviceAllow{{"/dev/char/1:3", "rwm"}}}},
 		{"partial access is not allow all", []specs.LinuxDeviceCgroup{dev(false, "a", none, none, "rwm"), dev(true, "a", none, none, "r")},
+			map[string]any{"DevicePolicy": "strict", "DeviceAllow": []deviceAllow{{"char-*", "r"}, {"block-*", "r"}}},
 			map[string]any{"DevicePolicy": "strict", "DeviceAllow": []deviceAllow{{"char-*", "r"}, {"block-*", "r"}}}},
 	} {
-		if got := propMap(deviceProps(c.rules, names)); !reflect.DeepEqual(got, c.want) {
-			t.Errorf("%s:\n got %v\nwant %v", c.name, got, c.want)
+		if got := propMap(deviceProps(c.rules, names, false)); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s (v2):\n got %v\nwant %v", c.name, got, c.want)
+		}
+		if got := propMap(deviceProps(c.rules, names, true)); !reflect.DeepEqual(got, c.v1) {
+			t.Errorf("%s (v1):\n got %v\nwant %v", c.name, got, c.v1)
 		}
 	}
 }
