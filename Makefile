@@ -13,6 +13,7 @@
 #   make fuzz     every fuzz target for FUZZTIME (60s each); `make test` runs 2000 inputs each (a count, not a time: no deadline to race)
 #   make cri      pods through containerd's CRI with crictl, tekapo beside runc (tests/cri)
 #   make systemd-lane  systemd as PID 1 in the VM: the systemd driver's tests, podman, docker and the CRI under systemd (tests/systemd)
+#   make conformance-vm  the conformance programs this host cannot pass, in a hybrid-cgroup VM (in make test)
 
 GO       ?= go
 BIN      := bin/tekapo
@@ -51,7 +52,7 @@ deps:
 demo: deps $(BIN)
 	./tests/demo.sh $(BIN)
 
-test: deps $(BIN) unit fuzz-short integration v2lane systemd-lane conformance engines-deps engines cri
+test: deps $(BIN) unit fuzz-short integration v2lane systemd-lane conformance conformance-vm engines-deps engines cri
 
 unit:
 	$(GO) test -count=1 ./cmd/... ./libcontainer/... ./specconv/...

@@ -25,11 +25,15 @@ const v1Mountinfo = `25 30 0:22 / /sys rw - sysfs sysfs rw
 
 const hybridExtra = "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n"
 
+// vmHybridExtra: the VM lane's hybrid layout (tests/v2vm --cgroup hybrid), where
+// hugetlb is a v1 hierarchy too and cgroup2 has no controller left.
+const vmHybridExtra = "43 31 0:40 / /sys/fs/cgroup/hugetlb rw,relatime - cgroup cgroup rw,hugetlb\n" + hybridExtra
+
 const v2Mountinfo = `25 30 0:22 / /sys rw - sysfs sysfs rw
 31 23 0:28 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate
 `
 
-// fakeHost builds a fake cgroup root for layout "v1", "hybrid" or "v2".
+// fakeHost builds a fake cgroup root for layout "v1", "hybrid", "vm-hybrid" or "v2".
 type fakeHost struct {
 	root string
 	h    *hierarchies
@@ -42,6 +46,8 @@ func newFakeHost(t *testing.T, layout string) *fakeHost {
 	switch layout {
 	case "hybrid":
 		mi += hybridExtra
+	case "vm-hybrid":
+		mi += vmHybridExtra
 	case "v2":
 		mi = v2Mountinfo
 	}
@@ -65,6 +71,8 @@ func newFakeHost(t *testing.T, layout string) *fakeHost {
 		mustWrite(t, filepath.Join(h.unified, "cgroup.controllers"), "cpuset cpu io memory hugetlb pids rdma misc")
 	} else if layout == "hybrid" {
 		mustWrite(t, filepath.Join(h.unified, "cgroup.controllers"), "hugetlb")
+	} else if layout == "vm-hybrid" {
+		mustWrite(t, filepath.Join(h.unified, "cgroup.controllers"), "")
 	}
 	return f
 }

@@ -93,14 +93,14 @@ alive() { kill -0 "$1" 2>/dev/null; }
 # panicked), 124 when the deadline passed, 141 when our stdout or stderr broke.
 boot_once() {
 	local q c1 c2 rc=0 qrc=0
-	rm -f "$ctl"/{out,err,rc,console.log,uptime}
+	rm -f "$ctl"/{out,err,rc,console.log,uptime,clock}
 	mkfifo "$ctl/out" "$ctl/err"
 	cat "$ctl/out" & c1=$!
 	cat "$ctl/err" >&2 & c2=$!
 	pids+=("$c1" "$c2")
 	qemu-system-x86_64 -machine q35 -accel tcg,thread=multi -cpu max -smp "${V2VM_SMP:-2}" \
 		-m "${V2VM_MEM:-2048}" -bios /usr/share/qemu/qboot.rom -kernel "$KDIR/vmlinux" -initrd "$INITRD" \
-		-append "console=ttyS0 quiet panic=-1 tsc=reliable mitigations=off init_on_alloc=0 softlockup_panic=1 ${cgargs[*]} v2vm.watchdog=${V2VM_WATCHDOG:-60} ${lsm[*]} v2vm.features=$(IFS=,; echo "${feats[*]}")" \
+		-append "console=ttyS0 quiet panic=-1 tsc=reliable mitigations=off init_on_alloc=0 softlockup_panic=1 no_timer_check ${cgargs[*]} v2vm.watchdog=${V2VM_WATCHDOG:-60} ${lsm[*]} v2vm.features=$(IFS=,; echo "${feats[*]}") ${V2VM_APPEND:-}" \
 		-device i6300esb -action watchdog=poweroff \
 		-display none -no-user-config -nodefaults -no-reboot -nic none -serial "file:$ctl/console.log" \
 		-device virtio-serial-pci,id=vs -chardev "file,id=out,path=$ctl/out" -chardev "file,id=err,path=$ctl/err" \
@@ -135,8 +135,10 @@ for attempt in 1 2; do
 	qrc=0 t0=$EPOCHREALTIME
 	boot_once || qrc=$?
 	up=$(cat "$ctl/uptime" 2>/dev/null || true)
+	note=""
+	[[ ! -s $ctl/clock ]] || note=", TSC miscalibrated: clocksource $(cat "$ctl/clock")"
 	t0=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
-	echo "v2vm: VM ($cgroup${feats[*]:+ ${feats[*]}}) ran ${t0}s, command started at ${up:-?}s of guest uptime (attempt $attempt)" >&2
+	echo "v2vm: VM ($cgroup${feats[*]:+ ${feats[*]}}) ran ${t0}s, command started at ${up:-?}s of guest uptime (attempt $attempt$note)" >&2
 	[[ -s $ctl/rc ]] && exit "$(cat "$ctl/rc")"
 	if ((qrc == 124)); then
 		echo "v2vm: timeout after ${timeout}s, killed qemu; console:" >&2
