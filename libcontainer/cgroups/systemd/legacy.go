@@ -217,24 +217,13 @@ func resourcePropsV1(r *specs.LinuxResources, ver int) ([]sddbus.Property, error
 		if c.Shares != nil && *c.Shares != 0 {
 			ps = append(ps, prop("CPUShares", *c.Shares))
 		}
-		var quota int64
-		var period uint64
-		if c.Quota != nil {
-			quota = *c.Quota
-		}
-		if c.Period != nil {
-			period = *c.Period
-		}
-		ps = append(ps, quotaProps(quota, period, ver)...)
-		cs, err := cpusetProps(c.Cpus, c.Mems, ver)
+		cp, err := cpuLimitProps(c, ver)
 		if err != nil {
 			return nil, err
 		}
-		ps = append(ps, cs...)
+		ps = append(ps, cp...)
 	}
-	if p := r.Pids; p != nil && p.Limit != nil && (*p.Limit > 0 || *p.Limit == -1) {
-		ps = append(ps, prop("TasksMax", limitValue(*p.Limit)))
-	}
+	ps = append(ps, tasksMaxProps(r.Pids)...)
 	if b := r.BlockIO; b != nil && b.Weight != nil && *b.Weight != 0 {
 		ps = append(ps, prop("BlockIOWeight", uint64(*b.Weight)))
 	}

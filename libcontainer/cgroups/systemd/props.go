@@ -77,24 +77,13 @@ func resourceProps(r *specs.LinuxResources, ver int) ([]sddbus.Property, error) 
 		if c.Shares != nil && *c.Shares != 0 {
 			ps = append(ps, prop("CPUWeight", cgroups.SharesToWeight(*c.Shares)))
 		}
-		var quota int64
-		var period uint64
-		if c.Quota != nil {
-			quota = *c.Quota
-		}
-		if c.Period != nil {
-			period = *c.Period
-		}
-		ps = append(ps, quotaProps(quota, period, ver)...)
-		cs, err := cpusetProps(c.Cpus, c.Mems, ver)
+		cp, err := cpuLimitProps(c, ver)
 		if err != nil {
 			return nil, err
 		}
-		ps = append(ps, cs...)
+		ps = append(ps, cp...)
 	}
-	if p := r.Pids; p != nil && p.Limit != nil && (*p.Limit > 0 || *p.Limit == -1) {
-		ps = append(ps, prop("TasksMax", limitValue(*p.Limit)))
-	}
+	ps = append(ps, tasksMaxProps(r.Pids)...)
 	if b := r.BlockIO; b != nil && b.Weight != nil && *b.Weight != 0 {
 		ps = append(ps, prop("IOWeight", cgroups.BlkioWeightToIOWeight(uint64(*b.Weight))))
 	}
@@ -103,6 +92,33 @@ func resourceProps(r *specs.LinuxResources, ver int) ([]sddbus.Property, error) 
 		return nil, err
 	}
 	return append(ps, us...), nil
+}
+
+// cpuLimitProps are the CPU quota and cpuset properties, alike on v1 and
+// v2 (the shares differ: CPUShares, CPUWeight).
+func cpuLimitProps(c *specs.LinuxCPU, ver int) ([]sddbus.Property, error) {
+	var quota int64
+	var period uint64
+	if c.Quota != nil {
+		quota = *c.Quota
+	}
+	if c.Period != nil {
+		period = *c.Period
+	}
+	ps := quotaProps(quota, period, ver)
+	cs, err := cpusetProps(c.Cpus, c.Mems, ver)
+	if err != nil {
+		return nil, err
+	}
+	return append(ps, cs...), nil
+}
+
+// tasksMaxProps is TasksMax for a pids limit (-1: none), on v1 and v2.
+func tasksMaxProps(p *specs.LinuxPids) []sddbus.Property {
+	if p == nil || p.Limit == nil || *p.Limit <= 0 && *p.Limit != -1 {
+		return nil
+	}
+	return []sddbus.Property{prop("TasksMax", limitValue(*p.Limit))}
 }
 
 // limitValue: negative means no limit.
