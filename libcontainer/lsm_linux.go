@@ -24,10 +24,12 @@ func SELinuxEnabled() bool {
 	return err == nil
 }
 
-// checkSELinux refuses SELinux labels where SELinux is not enabled, before
-// anything is made: process.selinuxLabel (and exec's) with runc's words,
-// and linux.mountLabel too, which runc would pass on as a context= mount
-// option the kernel then refuses halfway through the container's mounts.
+// checkSELinux refuses SELinux process labels where SELinux is not
+// enabled, before anything is made: process.selinuxLabel (and exec's),
+// with runc's words. linux.mountLabel is ignored there, as runc's
+// (label.FormatMountLabel adds no context= without SELinux; its validator
+// checks the process label only), and runtime-tools' linux_mount_label
+// runs (crun too).
 func checkSELinux(cfg *configs.Config, p *configs.Process) error {
 	if SELinuxEnabled() {
 		return nil
@@ -35,8 +37,6 @@ func checkSELinux(cfg *configs.Config, p *configs.Process) error {
 	switch {
 	case p != nil && p.SelinuxLabel != "":
 		return fmt.Errorf("selinux label %q is specified in config, but selinux is disabled or not supported", p.SelinuxLabel)
-	case cfg != nil && cfg.MountLabel != "":
-		return fmt.Errorf("selinux mount label %q is specified in config, but selinux is disabled or not supported", cfg.MountLabel)
 	}
 	return nil
 }

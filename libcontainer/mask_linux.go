@@ -28,7 +28,10 @@ func maskAndProtect(cfg *configs.Config) error {
 		return err
 	}
 	defer root.Close()
-	m := &masker{root: root, label: cfg.MountLabel}
+	m := &masker{root: root}
+	if SELinuxEnabled() {
+		m.label = cfg.MountLabel // without SELinux it is ignored (lsm_linux.go)
+	}
 	defer m.close()
 	seen := map[string]bool{}
 	for _, p := range cfg.MaskPaths {

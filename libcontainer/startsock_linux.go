@@ -13,10 +13,10 @@ package libcontainer
 //
 // | bytes      | when                                     | start                    |
 // |------------|------------------------------------------|--------------------------|
-// | "E" err    | dropping privileges, loading seccomp or  | fails with err           |
-// |            | a startContainer hook failed             |                          |
-// | "0"        | all done: init now execs                 | reads on                 |
-// | "0" "E" err| execve failed                            | fails with err           |
+// | "0"        | start connected: init now drops          | reads on                 |
+// |            | privileges, loads seccomp, runs the      |                          |
+// |            | startContainer hooks and execs           |                          |
+// | "0" "E" err| one of those failed                      | fails with err           |
 // | "0", EOF   | execve succeeded: the connection is      | succeeds (poststart next)|
 // |            | close-on-exec                            |                          |
 // | EOF alone  | init died                                | "container init exited   |
@@ -24,9 +24,9 @@ package libcontainer
 //
 // So start returns once the process runs, or with the error that stopped
 // it, with no extra round trip: init writes at most twice, start reads
-// until the connection closes. (A seccomp filter that kills the write of
-// "0" or a hook's fork looks like "exited before start"; a death in
-// execve itself looks like success, as it does to runc.)
+// until the connection closes. (A death after "0" without a word, e.g. a
+// seccomp filter that kills a hook's fork, or in execve itself, looks
+// like success, as it does to runc.)
 // err is the JSON of an InitError (initerror.go), as on the sync socket.
 
 import (
@@ -75,9 +75,9 @@ func listenStart(d *stateDir) (*os.File, error) {
 // startWaiter is init's side.
 type startWaiter struct{ fd int }
 
-// wait blocks until start connects, runs before (credentials, seccomp,
-// the startContainer hooks) and answers "0"; it returns the connection,
-// on which startFailed reports an execve failure.
+// wait blocks until start connects, answers "0" and runs before
+// (credentials, seccomp, the startContainer hooks); it returns the
+// connection, on which startFailed reports an execve failure.
 func (w *startWaiter) wait(before func() error) (int, error) {
 	conn, _, err := unix.Accept4(w.fd, unix.SOCK_CLOEXEC)
 	for err == unix.EINTR {
@@ -87,14 +87,18 @@ func (w *startWaiter) wait(before func() error) (int, error) {
 		return -1, fmt.Errorf("wait for start: %w", err)
 	}
 	unix.Close(w.fd)
-	if err := before(); err != nil {
-		unix.Write(conn, append([]byte("E"), marshalInitError(err)...)) //nolint:errcheck // start reports it
-		unix.Close(conn)
-		return -1, err
-	}
+	// Answer first, before seccomp is loaded: once it is, init does no
+	// more than it must. A write, or a thread the Go runtime starts around
+	// it, can meet a filter that denies it (glibc aborts a new thread whose
+	// rseq registration gets EPERM: "container init exited before start"
+	// in about 1 of 60 conformance programs when the answer came after).
 	if _, err := unix.Write(conn, []byte("0")); err != nil {
 		unix.Close(conn)
 		return -1, fmt.Errorf("answer start: %w", err)
+	}
+	if err := before(); err != nil {
+		startFailed(conn, err)
+		return -1, err
 	}
 	return conn, nil
 }
