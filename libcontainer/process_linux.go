@@ -101,9 +101,15 @@ func spawn(b *bootstrap, ic *initConfig, stdio [3]*os.File, extra []*os.File) (*
 	files = append(files, exe)
 
 	cmd := &exec.Cmd{
-		Path:       "/proc/self/fd/" + strconv.Itoa(exeFd),
-		Args:       []string{"tekapo", "init"},
-		Env:        []string{"_TEKAPO_INITPIPE=" + strconv.Itoa(sockFd), "GOMAXPROCS=1", "GOGC=off"},
+		Path: "/proc/self/fd/" + strconv.Itoa(exeFd),
+		Args: []string{"tekapo", "init"},
+		Env: []string{"_TEKAPO_INITPIPE=" + strconv.Itoa(sockFd), "GOMAXPROCS=1", "GOGC=off",
+			// A thread the Go runtime starts after the container's seccomp
+			// filter is loaded must not die on it: glibc aborts the whole
+			// process when a new thread's rseq registration is refused
+			// (profiles older than rseq deny it with EPERM). Init's own
+			// environment only: the process gets process.env.
+			"GLIBC_TUNABLES=glibc.pthread.rseq=0"},
 		Stdin:      stdio[0],
 		Stdout:     stdio[1],
 		Stderr:     stdio[2],
