@@ -53,7 +53,7 @@ func Create(o *CreateOpts) (c *Container, err error) {
 	if err := ValidateID(o.ID); err != nil {
 		return nil, err
 	}
-	if err := checkSELinux(o.Config, o.Config.Process); err != nil {
+	if err := checkSELinux(o.Config.Process); err != nil {
 		return nil, err
 	}
 	if o.Run && len(o.Config.Hooks.Poststart) > 0 {

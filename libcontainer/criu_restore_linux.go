@@ -53,7 +53,7 @@ func Restore(o *RestoreOpts) (c *Container, err error) {
 		return nil, err
 	}
 	cfg := o.Config
-	if err := checkSELinux(cfg, cfg.Process); err != nil {
+	if err := checkSELinux(cfg.Process); err != nil {
 		return nil, err
 	}
 	if o.LsmMountContext != "" && !SELinuxEnabled() {

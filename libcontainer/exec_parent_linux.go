@@ -38,7 +38,7 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	case s == Paused && !o.IgnorePaused:
 		return 0, fmt.Errorf("cannot exec in a paused container (use --ignore-paused to override)")
 	}
-	if err := checkSELinux(nil, o.Process); err != nil { // exec --process FILE
+	if err := checkSELinux(o.Process); err != nil { // exec --process FILE
 		return 0, err
 	}
 	cfg := c.state.Config

@@ -117,16 +117,11 @@ func idmapTree(fd int, m *configs.Mount, ns *os.File) error {
 	return nil
 }
 
-// bindAttrs are the mount_setattr attributes of a bind mount's MS_ flags.
+// bindAttrs are the mount_setattr attributes of a bind mount's ro, nosuid,
+// nodev and noexec flags (mountAttrs, bindflags_linux.go).
 func bindAttrs(flags int) uint64 {
-	var a uint64
-	for ms, attr := range map[int]uint64{unix.MS_RDONLY: unix.MOUNT_ATTR_RDONLY, unix.MS_NOSUID: unix.MOUNT_ATTR_NOSUID,
-		unix.MS_NODEV: unix.MOUNT_ATTR_NODEV, unix.MS_NOEXEC: unix.MOUNT_ATTR_NOEXEC} {
-		if flags&ms != 0 {
-			a |= attr
-		}
-	}
-	return a
+	set, _ := mountAttrs(flags&(unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC), 0)
+	return set
 }
 
 // mappedUserNS returns an fd of a new user namespace with the given maps.

@@ -30,7 +30,7 @@ func SELinuxEnabled() bool {
 // (label.FormatMountLabel adds no context= without SELinux; its validator
 // checks the process label only), and runtime-tools' linux_mount_label
 // runs (crun too).
-func checkSELinux(cfg *configs.Config, p *configs.Process) error {
+func checkSELinux(p *configs.Process) error {
 	if SELinuxEnabled() {
 		return nil
 	}
