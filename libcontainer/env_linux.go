@@ -16,6 +16,12 @@ import (
 // place of that last occurrence); HOME unset or empty is taken from the
 // container's /etc/passwd for the process's uid, "/" when it has none.
 func processEnv(env []string, uid uint32) []string {
+	return processEnvWith(env, func() string { return passwdHome(uid) })
+}
+
+// processEnvWith is processEnv with the passwd look-up given: the C final
+// stage (exec_final_linux.go) does its own, inside the container.
+func processEnvWith(env []string, home func() string) []string {
 	out := make([]string, 0, len(env)+1)
 	seen := map[string]bool{}
 	for i := len(env) - 1; i >= 0; i-- {
@@ -27,12 +33,12 @@ func processEnv(env []string, uid uint32) []string {
 		out = append(out, env[i])
 	}
 	slices.Reverse(out)
-	home := slices.IndexFunc(out, func(kv string) bool { return strings.HasPrefix(kv, "HOME=") })
+	at := slices.IndexFunc(out, func(kv string) bool { return strings.HasPrefix(kv, "HOME=") })
 	switch {
-	case home < 0:
-		out = append(out, "HOME="+passwdHome(uid))
-	case out[home] == "HOME=":
-		out[home] = "HOME=" + passwdHome(uid)
+	case at < 0:
+		out = append(out, "HOME="+home())
+	case out[at] == "HOME=":
+		out[at] = "HOME=" + home()
 	}
 	return out
 }

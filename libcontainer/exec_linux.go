@@ -246,6 +246,13 @@ func checkIDsMapped(p *configs.Process) error {
 	if err != nil {
 		return fmt.Errorf("read gid_map: %w", err)
 	}
+	return checkIDsIn(p, uidMap, gidMap, len(p.AdditionalGids) > 0 && setgroupsDenied())
+}
+
+// checkIDsIn is checkIDsMapped with the maps given, and whether setgroups
+// is denied (needed only with additional gids); the parent reads them for
+// the C final stage (exec_final_linux.go).
+func checkIDsIn(p *configs.Process, uidMap, gidMap []byte, denied bool) error {
 	if !idMapped(uidMap, p.UID) {
 		return fmt.Errorf("setuid %d: uid %d is not mapped in the container's user namespace", p.UID, p.UID)
 	}
@@ -257,7 +264,7 @@ func checkIDsMapped(p *configs.Process) error {
 			return fmt.Errorf("setgroups: additional gid %d is not mapped in the container's user namespace", g)
 		}
 	}
-	if len(p.AdditionalGids) > 0 && setgroupsDenied() {
+	if len(p.AdditionalGids) > 0 && denied {
 		return errors.New("cannot set additional gids: setgroups is denied in this user namespace")
 	}
 	return nil

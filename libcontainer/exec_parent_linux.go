@@ -80,6 +80,9 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 		return 0, err
 	}
 	ic.Seccomp = prog
+	// The C final stage when it can (exec_final_linux.go): no Go runtime
+	// starts in the container.
+	b.Final = execInC(ic)
 	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) //nolint:errcheck
 	p, err := spawn(b, ic, o.Stdio, extra)
 	if err != nil {
@@ -87,7 +90,12 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	}
 	FaultPoint("exec:spawned")
 	ic.HookState = c.hookState(Running)
-	if err := drive(p, ic, mgr, &configs.Hooks{}, nil); err != nil {
+	if b.Final {
+		err = driveFinal(p, ic, mgr)
+	} else {
+		err = drive(p, ic, mgr, &configs.Hooks{}, nil)
+	}
+	if err != nil {
 		p.closePty()
 		p.kill()
 		return 0, err

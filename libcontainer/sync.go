@@ -16,6 +16,20 @@ package libcontainer
 // | 5  | A→parent    | 'E', i32 errno, | text              | A failed (errno -1: none); A exits 1       |
 // |    |             | u32 n, n bytes  |                   |                                            |
 //
+// Rows F1-F3 replace rows 6-16 when the bootstrap says final=1 (exec of a
+// process that needs nothing only the Go init does: exec_final_linux.go):
+// B stays in C (nsenter/final.c) and the Go runtime never starts in the
+// container. Raw bytes, native-endian, like rows 1-5.
+//
+// | #  | direction   | bytes / message | payload           | meaning                                    |
+// |----|-------------|-----------------|-------------------|--------------------------------------------|
+// | F1 | parent→B    | u32 n, n bytes  | "key=value\0"*    | the plan (keys in final.c), sent once B is |
+// |    |             |                 |                   | in the container's cgroups                 |
+// | F2 | B→parent    | 'R'             | -                 | ready: B execs (EOF at execve: exec'd)     |
+// | F3 | B→parent    | 'S', i32 errno, | "STEP\0TEXT"      | a step failed (before or after F2); the    |
+// |    |             | u32 n, n bytes  |                   | parent puts the errno's text at %m or at   |
+// |    |             |                 |                   | the end; B exits 1                         |
+//
 // Rows 6-16 are B's (init, Go): frames of a u32 length and a JSON
 // {"type", "payload"}; an fd may ride along as SCM_RIGHTS. Each row is
 // one Go type below (one payload type per step, toInit or toParent by
@@ -352,6 +366,8 @@ type bootstrap struct {
 	UIDMaps     []configs.IDMap
 	GIDMaps     []configs.IDMap
 	Rootless    bool
+	// Final: B runs the final stage in C (rows F1-F3), not the Go init.
+	Final bool
 }
 
 func (b *bootstrap) encode() []byte {
@@ -366,6 +382,9 @@ func (b *bootstrap) encode() []byte {
 		add("join=" + strconv.FormatUint(uint64(n.Type.CloneFlag()), 10) + ":" + string(n.Type) + ":" + n.Path)
 	}
 	add("clone=" + strconv.Itoa(b.Clone))
+	if b.Final {
+		add("final=1")
+	}
 	if b.TimeOffsets != "" {
 		add("timens=" + b.TimeOffsets)
 	}

@@ -29,7 +29,9 @@
  * for errors only: the one namespace table is libcontainer/configs/
  * namespaces.go, this file has none); clone=FLAGS (CLONE_NEW* to create,
  * decimal; cgroup is left to B, after it joined its cgroup);
- * timens=TEXT (written to /proc/self/timens_offsets).
+ * timens=TEXT (written to /proc/self/timens_offsets); final=1 (B does not
+ * return into Go: it runs final.c's stage, for an exec that needs nothing
+ * only the Go init does).
  *
  * /proc here is the runtime's own, never the container's: A writes
  * oom_score_adj while parsing, before it joins any namespace, and opens
@@ -58,11 +60,13 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "nsenter.h"
+
 #define MAX_JOIN 16
 
-static int sync_fd = -1;
+int sync_fd = -1;
 
-static void write_all(const void *buf, size_t n)
+void write_all(const void *buf, size_t n)
 {
 	const char *p = buf;
 	while (n > 0) {
@@ -76,7 +80,7 @@ static void write_all(const void *buf, size_t n)
 	}
 }
 
-static int read_all(void *buf, size_t n)
+int read_all(void *buf, size_t n)
 {
 	char *p = buf;
 	while (n > 0) {
@@ -173,9 +177,12 @@ static void bootstrap(void)
 	int clone_flags = 0;
 	char *timens = NULL;
 	int timens_fd = -1;
+	int final = 0;
 	for (char *kv = buf; kv < buf + n; kv += strlen(kv) + 1) {
 		if (strncmp(kv, "oom=", 4) == 0) {
 			write_file("/proc/self/oom_score_adj", kv + 4);
+		} else if (strcmp(kv, "final=1") == 0) {
+			final = 1;
 		} else if (strncmp(kv, "clone=", 6) == 0) {
 			clone_flags = atoi(kv + 6);
 		} else if (strncmp(kv, "timens=", 7) == 0) {
@@ -254,6 +261,8 @@ static void bootstrap(void)
 			;
 		close(gate[0]);
 		free(buf);
+		if (final)
+			final_stage(); /* final.c: never returns, Go never starts */
 		return;
 	}
 	uint32_t p = (uint32_t)pid;

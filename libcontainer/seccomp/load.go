@@ -28,12 +28,7 @@ func Load(p *Program) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	fl := p.Flags | unix.SECCOMP_FILTER_FLAG_TSYNC
-	if p.Notify {
-		fl |= unix.SECCOMP_FILTER_FLAG_NEW_LISTENER | unix.SECCOMP_FILTER_FLAG_TSYNC_ESRCH
-	} else {
-		fl &^= unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
-	}
+	fl := p.LoadFlags()
 	prog := unix.SockFprog{Len: uint16(len(insns)), Filter: &insns[0]}
 	r, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER,
 		uintptr(fl), uintptr(unsafe.Pointer(&prog)))
@@ -48,6 +43,19 @@ func Load(p *Program) (int, error) {
 		return -1, nil
 	}
 	return int(r), nil
+}
+
+// LoadFlags are the flags seccomp(2) gets for p: the profile's, TSYNC,
+// and NEW_LISTENER with TSYNC_ESRCH for Notify (WAIT_KILLABLE_RECV only
+// with a listener). The C final stage of exec loads with the same.
+func (p *Program) LoadFlags() uint {
+	fl := p.Flags | unix.SECCOMP_FILTER_FLAG_TSYNC
+	if p.Notify {
+		fl |= unix.SECCOMP_FILTER_FLAG_NEW_LISTENER | unix.SECCOMP_FILTER_FLAG_TSYNC_ESRCH
+	} else {
+		fl &^= unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+	}
+	return fl
 }
 
 // loadError explains a seccomp(2) failure.
