@@ -10,7 +10,7 @@ package libcontainer
 // the seccomp filter. The kernel is the only implementation
 // init runs; the unit tests swap in a recorder (initsys_fake_linux_test.go)
 // that writes down each call, so the order of the rootfs sequence is
-// (rootfs_plan_linux_test.go) and of the credentials and seccomp
+// (init_rootfs_plan_linux_test.go) and of the credentials and seccomp
 // (finalize_plan_linux_test.go) are tested as an ordinary user, with the in-root resolution (inroot_linux.go)
 // running for real against a tree in a temporary directory.
 //
