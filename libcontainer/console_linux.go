@@ -118,7 +118,7 @@ func ptyPeer(master int) (int, error) {
 // message: the name as payload, the fd as SCM_RIGHTS), or to the parent.
 func sendMaster(sock initSock, consoleFd, master int) error {
 	if consoleFd < 0 {
-		clearONLCR(master) // tekapo proxies it: as runc's (tty_onlcr_linux.go)
+		clearONLCR(master) // tekapo proxies it: as runc's (init_tty_onlcr_linux.go)
 		return sock.send(ptyMsg{fd: master})
 	}
 	defer unix.Close(consoleFd)
