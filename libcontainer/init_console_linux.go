@@ -9,10 +9,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ptyMasterName is the name sent with the master over a console socket:
-// runc sends its master's file name, and engines' receivers expect one.
-const ptyMasterName = "/dev/ptmx"
-
 // setupTerminal gives the process a terminal when process.terminal is
 // set: a pty from the container's own devpts (init and exec run after the
 // container's /dev is in place), whose master goes to the console socket
@@ -195,12 +191,4 @@ func consoleTarget(dev *os.File) (*os.File, error) {
 		return nil, unix.EISDIR
 	}
 	return target, nil
-}
-
-// closePty drops a master the parent got from an init that then failed.
-func (p *proc) closePty() {
-	if p.pty != nil {
-		p.pty.Close()
-		p.pty = nil
-	}
 }
