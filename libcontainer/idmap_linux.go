@@ -118,7 +118,7 @@ func idmapTree(fd int, m *configs.Mount, ns *os.File) error {
 }
 
 // bindAttrs are the mount_setattr attributes of a bind mount's ro, nosuid,
-// nodev and noexec flags (mountAttrs, init_bindflags_linux.go).
+// nodev and noexec flags (mountAttrs, mountattrs_linux.go).
 func bindAttrs(flags int) uint64 {
 	set, _ := mountAttrs(flags&(unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC), 0)
 	return set
