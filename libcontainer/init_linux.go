@@ -95,7 +95,7 @@ func initMain(sock initSock) error {
 func standardInit(sock initSock, ic *initConfig) error {
 	cfg := ic.Config
 	if cfg.HasNew(configs.NEWNET) {
-		if err := loopbackUp(); err != nil { // network_linux.go
+		if err := loopbackUp(); err != nil { // init_network_linux.go
 			return stepError("loopback", err)
 		}
 		initSteps.step("loopback")
