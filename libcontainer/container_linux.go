@@ -282,7 +282,7 @@ func drive(p *proc, ic *initConfig, mgr cgroups.Manager, hooks *configs.Hooks, r
 		var reply toInit
 		switch m := m.(type) {
 		case ptyMsg:
-			p.pty = os.NewFile(uintptr(m.fd), "pty-master") // ONLCR cleared by init (console_linux.go)
+			p.pty = os.NewFile(uintptr(m.fd), "pty-master") // ONLCR cleared by init (init_console_linux.go)
 			continue
 		case idmapSourceMsg:
 			err := idmapLate(ic.Config, ic.LateIdmap, m.Index, m.fd)

@@ -90,26 +90,6 @@ func runHook(h specs.Hook, stdin []byte) error {
 	return nil
 }
 
-// runStartContainerHooks runs in init, after `start` and before the
-// process execs; like runc, the hooks see the status "created", and one
-// without an env of its own gets the process's (runc's init has it as
-// its own environment by then).
-func runStartContainerHooks(hooks []specs.Hook, state *specs.State, env []string) error {
-	if len(hooks) == 0 {
-		return nil
-	}
-	st := *state
-	st.Status = specs.StateCreated
-	withEnv := make([]specs.Hook, len(hooks))
-	for i, h := range hooks {
-		if h.Env == nil {
-			h.Env = env
-		}
-		withEnv[i] = h
-	}
-	return runHooks("startContainer", withEnv, &st)
-}
-
 // createAndStart is `run` for a container with poststart hooks: create
 // and start through the start socket, so that the poststart hooks run after
 // the startContainer ones, as they do with create and start.

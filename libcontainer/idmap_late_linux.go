@@ -2,12 +2,9 @@ package libcontainer
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/tekapo/tekapo/libcontainer/configs"
 )
@@ -22,7 +19,8 @@ import (
 // resolved inside the root) and sends the detached tree to the parent
 // (idmapSourceMsg, sync.go rows 9-10), which idmaps it (init has no CAP_SYS_ADMIN over
 // the filesystem's user namespace) and answers idmapDone; init then
-// attaches it as it attaches the parent's own clones.
+// attaches it as it attaches the parent's own clones. Init's half is
+// init_idmap_late_linux.go.
 
 // lateIdmap: cfg.Mounts[i] is idmapped and its source lies inside the
 // rootfs, at or under the destination of an earlier mount.
@@ -54,35 +52,6 @@ func lateIdmaps(cfg *configs.Config) []int {
 		}
 	}
 	return out
-}
-
-// cloneLateIdmap is init's half: clone mount i's source inside the root,
-// have the parent idmap it, and return the tree's fd to attach.
-func cloneLateIdmap(sock initSock, root *os.File, cfg *configs.Config, i int) (int, error) {
-	m := cfg.Mounts[i]
-	rel, _ := filepath.Rel(cfg.Rootfs, m.Source)
-	src, err := lookupInRoot(root, rel, 0)
-	if err != nil {
-		return -1, fmt.Errorf("idmapped mount %s: %w", m.Source, err)
-	}
-	defer src.Close()
-	flags := unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC | unix.AT_EMPTY_PATH
-	if m.Flags&unix.MS_REC != 0 {
-		flags |= unix.AT_RECURSIVE
-	}
-	fd, err := sys.OpenTree(int(src.Fd()), "", uint(flags))
-	if err != nil {
-		return -1, fmt.Errorf("idmapped mount %s: clone: %w", m.Source, err)
-	}
-	if err := sock.send(idmapSourceMsg{Index: i, fd: fd}); err != nil {
-		unix.Close(fd)
-		return -1, err
-	}
-	if _, err := expect[idmapDoneMsg](sock); err != nil {
-		unix.Close(fd)
-		return -1, err
-	}
-	return fd, nil
 }
 
 // idmapLate is the parent's half: idmap the tree init cloned for mount i.

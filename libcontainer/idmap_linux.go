@@ -20,7 +20,7 @@ import (
 // container's user namespace) does not have. So the parent clones each
 // source as a detached mount, idmaps it with a user namespace holding the
 // mount's mapping, and passes the mount's fd to init, which only attaches
-// it (move_mount) in the container's mount namespace.
+// it (move_mount) in the container's mount namespace (init_idmap_linux.go).
 
 // idmapMounts makes the detached idmapped mounts of cfg. The result maps
 // the index of a mount in cfg.Mounts to its fd; the caller closes them.
@@ -118,7 +118,7 @@ func idmapTree(fd int, m *configs.Mount, ns *os.File) error {
 }
 
 // bindAttrs are the mount_setattr attributes of a bind mount's ro, nosuid,
-// nodev and noexec flags (mountAttrs, bindflags_linux.go).
+// nodev and noexec flags (mountAttrs, mountattrs_linux.go).
 func bindAttrs(flags int) uint64 {
 	set, _ := mountAttrs(flags&(unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC), 0)
 	return set
@@ -159,31 +159,6 @@ func sysMaps(m []configs.IDMap) []syscall.SysProcIDMap {
 		out = append(out, syscall.SysProcIDMap{ContainerID: int(r.ContainerID), HostID: int(r.HostID), Size: int(r.Size)})
 	}
 	return out
-}
-
-// attachMount is init's side: it moves the detached mount fd (from the
-// parent) onto the mount's destination in the rootfs.
-func attachMount(root *os.File, m *configs.Mount, fd int) error {
-	tree := os.NewFile(uintptr(fd), m.Source)
-	defer tree.Close()
-	// The source itself may be out of the container's reach: look at the
-	// mount the parent made.
-	dir, err := isDir(tree)
-	if err != nil {
-		return fmt.Errorf("idmapped mount %s: %w", m.Source, err)
-	}
-	t, err := resolveTarget(root, m.Destination, !dir, false)
-	if err != nil {
-		return fmt.Errorf("mount %s: %w", m.Destination, err)
-	}
-	defer t.Close()
-	if err := checkProcTarget(root, t.f, m.Destination, func() bool { return false }); err != nil {
-		return err
-	}
-	if err := attachAt(tree, t.f); err != nil {
-		return fmt.Errorf("attach idmapped mount %s on %s: %w", m.Source, m.Destination, err)
-	}
-	return setPropagation(m, tree)
 }
 
 // joinedUserNSMaps gives an "idmap" mount the maps of the user namespace

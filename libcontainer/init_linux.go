@@ -95,7 +95,7 @@ func initMain(sock initSock) error {
 func standardInit(sock initSock, ic *initConfig) error {
 	cfg := ic.Config
 	if cfg.HasNew(configs.NEWNET) {
-		if err := loopbackUp(); err != nil { // network_linux.go
+		if err := loopbackUp(); err != nil { // init_network_linux.go
 			return stepError("loopback", err)
 		}
 		initSteps.step("loopback")
@@ -105,7 +105,7 @@ func standardInit(sock initSock, ic *initConfig) error {
 		waiter = &startWaiter{fd: ic.StartFd}
 	}
 	// parity: a mount namespace joined by path is set up as a new one (runc
-	// does the same); without any, the root is only a chroot (nomntns_linux.go).
+	// does the same); without any, the root is only a chroot (init_nomntns_linux.go).
 	_, hasMntNS := cfg.Namespace(configs.NEWNS)
 	terminal := func() error { return setupTerminal(sock, ic, hasMntNS) }
 	if hasMntNS {

@@ -1,12 +1,13 @@
 package libcontainer
 
 // Network set-up. Init brings "lo" up in a new network namespace (it has
-// CAP_NET_ADMIN there even when tekapo is rootless). The parent, once
-// init's namespace exists (when init asks to join its cgroup, before any
-// user code runs), moves linux.netDevices in and makes tekapo's veth pair
-// (configs.Veth). Delete removes the veth pair; moved devices are left to
-// the kernel, as the runtime-spec says (physical ones return to the host
-// when the namespace goes, virtual ones are destroyed with it).
+// CAP_NET_ADMIN there even when tekapo is rootless; init_network_linux.go).
+// The parent, once init's namespace exists (when init asks to join its
+// cgroup, before any user code runs), moves linux.netDevices in and makes
+// tekapo's veth pair (configs.Veth). Delete removes the veth pair; moved
+// devices are left to the kernel, as the runtime-spec says (physical ones
+// return to the host when the namespace goes, virtual ones are destroyed
+// with it).
 
 import (
 	"errors"
@@ -21,27 +22,6 @@ import (
 
 	"github.com/tekapo/tekapo/libcontainer/configs"
 )
-
-// loopbackUp (in init) brings lo up with one ioctl: no netlink in init.
-func loopbackUp() error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("bring lo up: %w", err)
-	}
-	defer unix.Close(fd)
-	ifr, err := unix.NewIfreq("lo")
-	if err != nil {
-		return err
-	}
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("bring lo up: %w", err)
-	}
-	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
-	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("bring lo up: %w", err)
-	}
-	return nil
-}
 
 // setupNetwork (in the parent) configures the network namespace of init
 // (pid): netDevices and the veth pair.

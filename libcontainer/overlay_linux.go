@@ -5,13 +5,13 @@ package libcontainer
 // rootfs path inside its own mount namespace (whose "/" is already a
 // slave), so the merged view is never a host mount and vanishes with the
 // container; delete removes the directories, or keeps the upper layer.
+// Init's mount is in init_overlay_linux.go; it makes upper/ and work/
+// itself (makeUpperWork) when they go on a tmpfs of its own.
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -122,36 +122,6 @@ func removeOverlay(d *overlayDirs, keep bool) error {
 	}
 	if err := d.remove(!keep); err != nil {
 		return fmt.Errorf("remove overlay upper layer: %w", err)
-	}
-	return nil
-}
-
-// mountRootOverlay (in init) mounts the overlay on the rootfs path: the
-// extra lower layers above the rootfs, the container's upper layer on top.
-func mountRootOverlay(cfg *configs.Config, d *overlayDirs, inUserNS bool) error {
-	if d.Tmpfs {
-		if err := sys.Mount("tmpfs", d.Base, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=700"); err != nil {
-			return fmt.Errorf("overlay: tmpfs for the upper layer: %w", err)
-		}
-		if err := makeUpperWork(d); err != nil {
-			return err
-		}
-	}
-	lower := append(append([]string{}, cfg.RootOverlay.Lower...), cfg.Rootfs)
-	for _, p := range append(lower, d.Base) {
-		if strings.ContainsAny(p, ":,") {
-			return fmt.Errorf("overlay: path %q holds ':' or ','", p)
-		}
-	}
-	data := "lowerdir=" + strings.Join(lower, ":") + ",upperdir=" + d.upper() + ",workdir=" + d.work()
-	if inUserNS {
-		data += ",userxattr"
-	}
-	if err := sys.Mount("overlay", cfg.Rootfs, "overlay", 0, data); err != nil {
-		if errors.Is(err, unix.EINVAL) {
-			return fmt.Errorf("mount overlay root (%s): %w (see dmesg)", data, err)
-		}
-		return fmt.Errorf("mount overlay root: %w", err)
 	}
 	return nil
 }

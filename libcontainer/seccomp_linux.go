@@ -4,13 +4,12 @@ import (
 	"fmt"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 
 	"github.com/tekapo/tekapo/libcontainer/seccomp"
 )
 
 // The filter is compiled by the parent (libseccomp stays out of init's
-// memory) and loaded by init as raw BPF.
+// memory) and loaded by init as raw BPF (init_seccomp_linux.go).
 type seccompProgram = seccomp.Program
 
 func compileSeccomp(s *specs.LinuxSeccomp) (*seccompProgram, error) {
@@ -18,24 +17,6 @@ func compileSeccomp(s *specs.LinuxSeccomp) (*seccompProgram, error) {
 		return nil, nil
 	}
 	return seccomp.Compile(s)
-}
-
-// loadSeccomp loads init's filter; a notify listener fd goes to the
-// parent, which hands it to the agent at listenerPath (sync.go rows 13-14).
-func loadSeccomp(sock initSock, p *seccompProgram) error {
-	fd, err := sys.SeccompLoad(p)
-	if err != nil {
-		return err
-	}
-	if fd < 0 {
-		return nil
-	}
-	defer unix.Close(fd)
-	if err := sock.send(seccompFdMsg{fd: fd}); err != nil {
-		return err
-	}
-	_, err = expect[seccompDoneMsg](sock)
-	return err
 }
 
 // forwardSeccompFd gives the listener fd to the seccomp agent.

@@ -10,7 +10,7 @@ import (
 
 // checkNoMountNS: a container without "mount" in linux.namespaces shares
 // the runtime's mount table, and its init only chroots into the rootfs
-// (libcontainer/nomntns_linux.go). What would have to be mounted there
+// (libcontainer/init_nomntns_linux.go). What would have to be mounted there
 // is refused when it is about confinement (masked and read-only paths, a
 // read-only or overlay root: runc refuses the first too, "unable to
 // restrict sys entries without a private MNT namespace"), and warned

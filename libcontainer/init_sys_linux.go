@@ -8,10 +8,10 @@ package libcontainer
 // mount's root, its filesystem), and the last steps before exec: fds
 // closed, no_new_privs and the capability sets (prctl, capset), the ids,
 // the seccomp filter. The kernel is the only implementation
-// init runs; the unit tests swap in a recorder (initsys_fake_linux_test.go)
+// init runs; the unit tests swap in a recorder (init_sys_fake_linux_test.go)
 // that writes down each call, so the order of the rootfs sequence is
-// (rootfs_plan_linux_test.go) and of the credentials and seccomp
-// (finalize_plan_linux_test.go) are tested as an ordinary user, with the in-root resolution (inroot_linux.go)
+// (init_rootfs_plan_linux_test.go) and of the credentials and seccomp
+// (init_finalize_plan_linux_test.go) are tested as an ordinary user, with the in-root resolution (inroot_linux.go)
 // running for real against a tree in a temporary directory.
 //
 // Resolution is not behind the seam: openat2(RESOLVE_IN_ROOT) and the

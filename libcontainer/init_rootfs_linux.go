@@ -59,7 +59,7 @@ func setupRootfs(sock initSock, ic *initConfig, console func() error) error {
 	if err := enterRoot(cfg.Rootfs, cfg.NoPivotRoot); err != nil {
 		return err
 	}
-	if err := reopenDevNull(); err != nil { // devnull_linux.go (checkpoint/restore)
+	if err := reopenDevNull(); err != nil { // init_devnull_linux.go (checkpoint/restore)
 		return err
 	}
 	if err := writeSysctls(cfg.Sysctl); err != nil { // before /proc/sys is read-only
@@ -94,7 +94,7 @@ func setupRootfs(sock initSock, ic *initConfig, console func() error) error {
 }
 
 // mountAll makes the config's mounts in order, then /dev's devices and
-// links, inside root (rootfs_plan_linux_test.go tests the sequence).
+// links, inside root (init_rootfs_plan_linux_test.go tests the sequence).
 // devRO: /dev was asked read-only, and is made so once it is filled.
 func mountAll(sock initSock, root *os.File, ic *initConfig) (devRO bool, err error) {
 	cfg := ic.Config
