@@ -17,9 +17,10 @@
 // |                       |        | and driving init, CRIU, the hooks the runtime      |
 // |                       |        | runs, netDevices and veth                          |
 //
-// Init's too, under other names: exec_linux.go (its last steps and
-// execve; not renamed yet) and the C stage in nsenter/ (init before the Go
-// runtime starts).
+// Init's too, under another name: the C stage in nsenter/ (init before
+// the Go runtime starts; for an exec that needs nothing only the Go init
+// does, nsenter/final.c runs the whole of it, from a plan the parent builds
+// in exec_final_linux.go, and the Go runtime never starts there).
 //
 // A few unprefixed files also hold what init calls: the in-root resolver
 // (inroot_linux.go; CRIU's restore and dump resolve with it too),

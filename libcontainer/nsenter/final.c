@@ -23,7 +23,7 @@
  *                                                  else at its end
  *
  * The plan's keys (repeatable ones marked *), applied in this order, the
- * order and the wording of the Go init (exec_linux.go):
+ * order and the wording of the Go init (init_exec_linux.go):
  *
  *   prepare exec          rlimit=TYPE:SOFT:HARD*, affinity=all, umask=N,
  *                         cwd=PATH (cwdq= its Go %q form, for errors),
@@ -237,7 +237,7 @@ static void parse(struct plan *pl, char *buf, size_t n)
 /* passwd_home is the home of uid in the container's /etc/passwd, "/"
  * without one: opened confined to the root (B's root is the container's),
  * without magic links, read only if it is a regular file, at most 1 MiB
- * (the Go init's passwdHome, env_linux.go). */
+ * (the Go init's passwdHome, init_env_linux.go). */
 static char *passwd_home(long uid)
 {
 	static char slash[] = "/";
@@ -319,7 +319,7 @@ static int check_exec(const char *p, const char **why)
 		return errno;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		/* As the Go init says it (exec_linux.go): both runc wordings. */
+		/* As the Go init says it (init_exec_linux.go): both runc wordings. */
 		*why = "permission denied (is a directory)";
 		return -1;
 	}

@@ -53,7 +53,7 @@ func prepareExec(ic *initConfig) (*execProcess, error) {
 	if err := checkIDsMapped(p); err != nil {
 		return nil, err
 	}
-	env := processEnv(p.Env, p.UID) // env_linux.go
+	env := processEnv(p.Env, p.UID) // init_env_linux.go
 	if len(p.Args) == 0 {
 		return nil, errors.New("process args must not be empty")
 	}
