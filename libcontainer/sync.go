@@ -79,10 +79,47 @@ import (
 	"os"
 	"strconv"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/tekapo/tekapo/libcontainer/configs"
 )
+
+// initConfig is what the parent sends to init (row 6), the payload both
+// sides read.
+type initConfig struct {
+	Mode    string           `json:"mode"` // "init" or "exec"
+	ID      string           `json:"id"`
+	Config  *configs.Config  `json:"config,omitempty"`
+	Process *configs.Process `json:"process"`
+	// Seccomp is the compiled filter, raw BPF (see libcontainer/seccomp).
+	Seccomp *seccompProgram `json:"seccomp,omitempty"`
+	// Fds in init: the start socket (create), a connected console socket.
+	StartFd   int `json:"start_fd"`
+	ConsoleFd int `json:"console_fd"`
+	// PreserveFds: fds 3..3+N-1 are the caller's, kept for the process.
+	PreserveFds int `json:"preserve_fds,omitempty"`
+	// FirstInternalFd: fds from here on are the runtime's, closed at exec.
+	FirstInternalFd int `json:"first_internal_fd"`
+	// LogFd: init's --debug log (debug_linux.go), -1 without.
+	LogFd int `json:"log_fd"`
+	// JoinCgroup: ask the parent to move init into the cgroup.
+	JoinCgroup  bool `json:"join_cgroup,omitempty"`
+	NewCgroupNS bool `json:"new_cgroupns,omitempty"`
+	// CgroupPaths: hierarchy mount name → host dir, for "cgroup" mounts.
+	CgroupPaths map[string]string `json:"cgroup_paths,omitempty"`
+	// InUserNS: init runs in a user namespace (devices are bind-mounted).
+	InUserNS bool `json:"in_userns,omitempty"`
+	// MountFds: index in Config.Mounts → fd of its idmapped mount.
+	MountFds map[int]int `json:"mount_fds,omitempty"`
+	// LateIdmap: indexes in Config.Mounts of the idmapped mounts whose
+	// source init clones (inside an earlier mount: idmap_late_linux.go).
+	LateIdmap []int `json:"late_idmap,omitempty"`
+	// HookState is given to createContainer and startContainer hooks.
+	HookState *specs.State `json:"hook_state,omitempty"`
+	// Overlay: the root is an overlay with these dirs (overlay_linux.go).
+	Overlay *overlayDirs `json:"overlay,omitempty"`
+}
 
 // syncType names a frame's type on the wire.
 type syncType string
