@@ -173,6 +173,12 @@ static void bootstrap(void)
 	int clone_flags = 0;
 	char *timens = NULL;
 	int timens_fd = -1;
+	/* Non-dumpable, our /proc/self files are root's (of the user namespace
+	 * we were exec'd in): an unprivileged A could open neither
+	 * oom_score_adj nor timens_offsets. Until join_all it is in its
+	 * caller's namespaces, as from execve to the constructor's prctl. */
+	if (geteuid() != 0 && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		fail(errno, "set dumpable");
 	for (char *kv = buf; kv < buf + n; kv += strlen(kv) + 1) {
 		if (strncmp(kv, "oom=", 4) == 0) {
 			write_file("/proc/self/oom_score_adj", kv + 4);
@@ -200,6 +206,8 @@ static void bootstrap(void)
 			njoin++;
 		}
 	}
+	if (geteuid() != 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fail(errno, "set non-dumpable");
 	join_all(js, njoin);
 	/* In a joined user namespace (exec, or a config's user namespace path),
 	 * be its root too: the ids kept from outside are unmapped there, and
