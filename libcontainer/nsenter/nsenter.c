@@ -41,9 +41,9 @@
  * credentials). No mount of a new container exists yet at that point,
  * but a joined mount namespace (a config's mount namespace path) is
  * another container's, whose /proc it may have arranged: nothing is opened
- * by name after join_all, except by an unprivileged caller, whose
- * non-dumpable /proc/self is root's until it is root of its own user
- * namespace; it writes with no privilege it did not have. The Go side
+ * by name after join_all. (An unprivileged A is dumpable while it opens
+ * them: a non-dumpable task's /proc files belong to root of the user
+ * namespace it was exec'd in, whatever it unshares later.) The Go side
  * opens /proc through a verified handle (libcontainer/internal/procfs).
  * Integers are native-endian. B starts only once A has sent 'P'.
  */
@@ -178,6 +178,17 @@ static void bootstrap(void)
 	char *timens = NULL;
 	int timens_fd = -1;
 	int final = 0;
+	/* Non-dumpable, our /proc/self files are root's (of the user namespace
+	 * we were exec'd in): an unprivileged A could open neither
+	 * oom_score_adj nor timens_offsets. Until join_all it is in its
+	 * caller's namespaces, as from execve to the constructor's prctl; and
+	 * only when row 1 has such a key. Who could ptrace A meanwhile runs as
+	 * its caller's uid in its pid namespace: it could ptrace the caller as
+	 * well (a container's processes, in a pid namespace of their own,
+	 * cannot name A). */
+	int unpriv_proc = geteuid() != 0 && (memmem(buf, n, "oom=", 4) != NULL || memmem(buf, n, "timens=", 7) != NULL);
+	if (unpriv_proc && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		fail(errno, "set dumpable");
 	for (char *kv = buf; kv < buf + n; kv += strlen(kv) + 1) {
 		if (strncmp(kv, "oom=", 4) == 0) {
 			write_file("/proc/self/oom_score_adj", kv + 4);
@@ -188,7 +199,7 @@ static void bootstrap(void)
 		} else if (strncmp(kv, "timens=", 7) == 0) {
 			timens = kv + 7;
 			timens_fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
-			if (timens_fd < 0 && (errno != EACCES || geteuid() == 0))
+			if (timens_fd < 0)
 				fail(errno, "open /proc/self/timens_offsets");
 		} else if (strncmp(kv, "join=", 5) == 0) {
 			char *type = strchr(kv + 5, ':');
@@ -207,6 +218,8 @@ static void bootstrap(void)
 			njoin++;
 		}
 	}
+	if (unpriv_proc && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fail(errno, "set non-dumpable");
 	join_all(js, njoin);
 	/* In a joined user namespace (exec, or a config's user namespace path),
 	 * be its root too: the ids kept from outside are unmapped there, and
@@ -237,12 +250,10 @@ static void bootstrap(void)
 	int rest = clone_flags & ~(CLONE_NEWUSER | CLONE_NEWCGROUP);
 	if (rest && unshare(rest) < 0)
 		fail(errno, "create namespaces (flags %#x)", rest);
-	if (timens && *timens && timens_fd >= 0) {
+	if (timens && *timens) {
 		size_t len = strlen(timens);
 		if (write(timens_fd, timens, len) != (ssize_t)len)
 			fail(errno, "write /proc/self/timens_offsets");
-	} else if (timens && *timens) {
-		write_file("/proc/self/timens_offsets", timens); /* unprivileged, see above */
 	}
 	if (timens_fd >= 0)
 		close(timens_fd);
