@@ -331,3 +331,33 @@ func TestRootlessIdmapRefused(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// TestRootlessOomAndTimeOffsets: an ordinary user's container gets its
+// process.oomScoreAdj and its time namespace's offsets, and so does a
+// process exec'd into it. The C stage opens both files of its own /proc
+// while it is still dumpable: non-dumpable, they are root's, and an
+// ordinary user's run failed with "open /proc/self/oom_score_adj:
+// permission denied".
+func TestRootlessOomAndTimeOffsets(t *testing.T) {
+	if _, err := os.Stat("/proc/self/ns/time"); err != nil {
+		t.Skip("this kernel has no time namespaces")
+	}
+	u := newRootlessUser(t)
+	u.ok("spec", "--rootless")
+	u.editConfig(func(c map[string]any) {
+		setArgs("sleep", "300")(c)
+		c["process"].(map[string]any)["oomScoreAdj"] = 500
+		l := c["linux"].(map[string]any)
+		l["namespaces"] = append(l["namespaces"].([]any), map[string]any{"type": "time"})
+		l["timeOffsets"] = map[string]any{"monotonic": map[string]any{"secs": 86400}}
+	})
+	u.ok("run", "-d", "oom")
+	defer u.tekapo("", "delete", "--force", "oom")
+	for _, args := range [][]string{{"exec", "oom", "sh", "-c", "cat /proc/self/oom_score_adj /proc/self/timens_offsets"},
+		{"exec", "oom", "sh", "-c", "cat /proc/1/oom_score_adj /proc/1/timens_offsets"}} {
+		out := u.ok(args...)
+		if f := strings.Fields(out); len(f) < 4 || f[0] != "500" || f[1] != "monotonic" || f[2] != "86400" {
+			t.Errorf("%v: %q, want oom_score_adj 500 and monotonic 86400", args, out)
+		}
+	}
+}

@@ -29,7 +29,9 @@
 // | init (container)    | first thing, before any mount of the | sys/... (the config's sysctls,    |
 // |                     | container exists                     | after the hooks), thread-self/    |
 // |                     |                                      | attr/*, self/setgroups            |
-// | init (exec)         | first thing, in the container's      | thread-self/attr/*, self/setgroups|
+// | parent (exec, C     | the exec'd process waits for its     | /proc/PID/{uid,gid}_map,          |
+// | final stage)        | plan, from outside the container     | /proc/PID/setgroups               |
+// | init (exec, Go)     | first thing, in the container's      | thread-self/attr/*, self/setgroups|
 // |                     | mount namespace (verified as above)  |                                   |
 //
 // A sysctl is per namespace (net.*, kernel.shm*, kernel.domainname...):
