@@ -232,6 +232,9 @@ func startInit(o *CreateOpts, dir *stateDir, mgr cgroups.Manager, rec *recorder)
 	if err != nil {
 		return nil, err
 	}
+	if err := dir.saveSeccomp(prog); err != nil { // for exec (seccomp_cache_linux.go)
+		return nil, err
+	}
 	ic.Seccomp = prog
 	p, err := spawn(newBootstrap(cfg), ic, o.Stdio, extra)
 	if err != nil {

@@ -75,7 +75,7 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 			Path: "/proc/self/fd/" + strconv.Itoa(3+o.PreserveFds+1+len(extra))})
 		extra = append(extra, nsFds[i])
 	}
-	prog, err := compileSeccomp(o.Process.Seccomp)
+	prog, err := c.execSeccomp(o.Process.Seccomp) // the container's own, compiled by create
 	if err != nil {
 		return 0, err
 	}

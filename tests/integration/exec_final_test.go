@@ -191,3 +191,48 @@ func errorLine(stderr string) string {
 	}
 	return ""
 }
+
+// TestExecUsesCreateTimeFilter: exec loads the filter create compiled for
+// the container (kept in its state dir) instead of compiling the profile
+// again: with another container's compiled filter put in its place, the
+// exec'd process gets that one; with none, the profile is compiled anew.
+func TestExecUsesCreateTimeFilter(t *testing.T) {
+	e := newEnv(t)
+	open := e.spec("sa", "sleep", "1000")
+	open.Linux.Seccomp = dockerProfile(t)
+	e.write(open)
+	e.ok("run", "-d", "sa")
+	defer e.ok("delete", "--force", "sa")
+	closed := e.spec("sb", "sleep", "1000")
+	closed.Linux.Seccomp = dockerProfile(t)
+	closed.Linux.Seccomp.Syscalls = append([]specs.LinuxSyscall{{Names: []string{"mkdir", "mkdirat"},
+		Action: specs.ActErrno, ErrnoRet: func() *uint { n := uint(38); return &n }()}}, closed.Linux.Seccomp.Syscalls...)
+	e.write(closed)
+	e.ok("run", "-d", "sb")
+	defer e.ok("delete", "--force", "sb")
+
+	mkdir := func(dir string) string {
+		r := e.tekapo("exec", "sa", "sh", "-c", "mkdir /dev/shm/"+dir+" 2>&1 && echo made")
+		return strings.TrimSpace(r.stdout + r.stderr)
+	}
+	if out := mkdir("a"); out != "made" {
+		t.Fatalf("mkdir under the container's own filter: %q", out)
+	}
+	own := filepath.Join(e.root, "sa", "seccomp.json")
+	other, err := os.ReadFile(filepath.Join(e.root, "sb", "seccomp.json"))
+	if err != nil {
+		t.Fatalf("create kept no compiled filter: %v", err)
+	}
+	if err := os.WriteFile(own, other, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := mkdir("b"); !strings.Contains(out, "Function not implemented") {
+		t.Errorf("with sb's compiled filter in sa's state: %q, want mkdir refused (the kept program is loaded)", out)
+	}
+	if err := os.Remove(own); err != nil {
+		t.Fatal(err)
+	}
+	if out := mkdir("c"); out != "made" {
+		t.Errorf("without a kept filter (compiled again from sa's profile): %q", out)
+	}
+}
