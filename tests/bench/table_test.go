@@ -48,6 +48,26 @@ func envInt(name string, def int) int {
 // bundleFor writes a bundle of its own for id (the shared rootfs, its own
 // cgroup under this run's parent), so that containers can run in parallel.
 func bundleFor(b *testing.B, id string, args ...string) string {
+	return bundleWith(b, id, nil, args...)
+}
+
+// dockerProfile is the docker-like default seccomp profile (ERRNO for
+// everything not on its allow list): what engines send with every
+// container (docker's default, podman's, Kubernetes' RuntimeDefault).
+func dockerProfile(b *testing.B) *specs.LinuxSeccomp {
+	raw, err := os.ReadFile("../../libcontainer/seccomp/testdata/docker-like.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var sc specs.LinuxSeccomp
+	if err := json.Unmarshal(raw, &sc); err != nil {
+		b.Fatal(err)
+	}
+	return &sc
+}
+
+// bundleWith is bundleFor with the config's seccomp profile set (nil: none).
+func bundleWith(b *testing.B, id string, sc *specs.LinuxSeccomp, args ...string) string {
 	raw, err := os.ReadFile(filepath.Join(bundle, "config.json"))
 	if err != nil {
 		b.Fatal(err)
@@ -56,6 +76,9 @@ func bundleFor(b *testing.B, id string, args ...string) string {
 	json.Unmarshal(raw, &s) //nolint:errcheck
 	if len(args) > 0 {
 		s.Process.Args = args
+	}
+	if sc != nil {
+		s.Linux.Seccomp = sc
 	}
 	s.Root.Path = filepath.Join(bundle, "rootfs")
 	s.Linux.CgroupsPath = cgroup + "/" + id
@@ -182,24 +205,46 @@ func BenchmarkTable(b *testing.B) {
 		}
 	}
 
-	// exec into one running container per runtime
-	for _, rt := range rts {
-		id := "exec-" + rt.name
-		dir := bundleFor(b, id, "sleep", "1000")
-		measure(b, rtCmd(rt, roots[rt.name], "run", "-d", "--bundle", dir, id))
-		defer func(rt runtime) {
-			c := rtCmd(rt, roots[rt.name], "delete", "--force", "exec-"+rt.name)
-			exec.Command(c[0], c[1:]...).Run() //nolint:errcheck
-			reap()
-		}(rt)
-	}
+	// run with the docker-like profile, as engines start containers
+	profile := dockerProfile(b)
 	for i := 0; i < n; i++ {
 		for _, rt := range order(i) {
-			s := measure(b, rtCmd(rt, roots[rt.name], "exec", "exec-"+rt.name, "/bin/true"))
+			id := fmt.Sprintf("runsc-%s-%d", rt.name, i)
+			dir := bundleWith(b, id, profile)
+			s := measure(b, rtCmd(rt, roots[rt.name], "run", "--bundle", dir, id))
 			if rt.name == "crun" {
 				s = minus(s, wrapperCost(), 1)
 			}
-			t.add("exec", rt.name, s)
+			t.add("run-seccomp", rt.name, s)
+		}
+	}
+
+	// exec into one running container per runtime, without a profile and
+	// with the docker-like one
+	for _, v := range []struct {
+		prefix string
+		sc     *specs.LinuxSeccomp
+	}{{"exec-", nil}, {"execsc-", profile}} {
+		for _, rt := range rts {
+			id := v.prefix + rt.name
+			dir := bundleWith(b, id, v.sc, "sleep", "1000")
+			measure(b, rtCmd(rt, roots[rt.name], "run", "-d", "--bundle", dir, id))
+			defer func(rt runtime, id string) {
+				c := rtCmd(rt, roots[rt.name], "delete", "--force", id)
+				exec.Command(c[0], c[1:]...).Run() //nolint:errcheck
+				reap()
+			}(rt, id)
+		}
+	}
+	for i := 0; i < n; i++ {
+		for _, rt := range order(i) {
+			for _, scn := range []string{"exec", "execsc"} {
+				s := measure(b, rtCmd(rt, roots[rt.name], "exec", scn+"-"+rt.name, "/bin/true"))
+				if rt.name == "crun" {
+					s = minus(s, wrapperCost(), 1)
+				}
+				t.add(scn, rt.name, s)
+			}
 		}
 	}
 
@@ -311,6 +356,10 @@ func (t *table) print(rts []runtime, n, rounds int) {
 	row("                     wall ms", "run", wall)
 	row("exec /bin/true       cpu ms", "exec", cpu)
 	row("                     wall ms", "exec", wall)
+	row("run, docker's profile cpu ms", "run-seccomp", cpu)
+	row("                     wall ms", "run-seccomp", wall)
+	row("exec, docker's profile cpu ms", "execsc", cpu)
+	row("                     wall ms", "execsc", wall)
 	row("50 sequential c/s/w/d cpu ms", "seq50", cpu)
 	row("                     wall ms", "seq50", wall)
 	row("20 parallel c/s/w/d  cpu ms", "par20", cpu)
