@@ -233,15 +233,18 @@ static void bootstrap(void)
 		if (unshare(CLONE_NEWUSER) < 0)
 			fail(errno, "create user namespace");
 		/* An unprivileged parent can write our maps only while /proc/PID
-		 * is ours, i.e. while we are dumpable: for just that moment. */
-		int unpriv = geteuid() != 0;
-		if (unpriv && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		 * is ours, i.e. while we are dumpable: for just that moment,
+		 * whoever the caller (in the new namespace, unmapped, every
+		 * caller's euid reads as the overflow uid; root's A being
+		 * dumpable meanwhile is harmless: only host root may trace a
+		 * task of kuid 0, and nothing runs in the container yet). */
+		if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
 			fail(errno, "set dumpable");
 		char c = 'U';
 		write_all(&c, 1);
 		if (read_all(&c, 1) < 0 || c != 'u')
 			fail(-1, "wait for id mappings");
-		if (unpriv && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 			fail(errno, "set non-dumpable");
 		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 			fail(errno, "become root in the user namespace (is 0 mapped?)");
