@@ -26,7 +26,7 @@ func attachMount(root *os.File, m *configs.Mount, fd int) error {
 		return fmt.Errorf("mount %s: %w", m.Destination, err)
 	}
 	defer t.Close()
-	if err := checkProcTarget(root, t.f, m.Destination, func() bool { return false }); err != nil {
+	if err := checkProcTarget(t, m.Destination, func() bool { return false }); err != nil {
 		return err
 	}
 	if err := attachAt(tree, t.f); err != nil {

@@ -56,6 +56,7 @@ func setupRootfs(sock initSock, ic *initConfig, console func() error) error {
 	if err := runHooks("createContainer", cfg.Hooks.CreateContainer, ic.HookState); err != nil {
 		return err
 	}
+	forgetRootPath() // its references are the host's; nothing below resolves against them
 	if err := enterRoot(cfg.Rootfs, cfg.NoPivotRoot); err != nil {
 		return err
 	}
@@ -298,7 +299,7 @@ func mountInRoot(root *os.File, m *configs.Mount, ic *initConfig) error {
 		magic, err := fstype(src)
 		return err == nil && magic == unix.PROC_SUPER_MAGIC
 	}
-	if err := checkProcTarget(root, t.f, m.Destination, isProc); err != nil {
+	if err := checkProcTarget(t, m.Destination, isProc); err != nil {
 		return err
 	}
 	if src != nil {

@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
@@ -84,6 +85,9 @@ func openInContainer(path string, flags int) (*os.File, error) {
 // returns a handle to it. A dangling symlink on the way is followed inside
 // the root and its target made, as runc does.
 func mkdirInRoot(root *os.File, path string) (*os.File, error) {
+	if f, ok := mkdirFast(root, path); ok {
+		return f, nil
+	}
 	for range 40 {
 		f, err := pathrs.MkdirAllHandle(root, relPath(path), 0o755)
 		if err == nil || !errors.Is(err, unix.ENOTDIR) {
@@ -99,6 +103,35 @@ func mkdirInRoot(root *os.File, path string) (*os.File, error) {
 		path = next
 	}
 	return nil, &os.PathError{Op: "mkdir", Path: path, Err: unix.ELOOP}
+}
+
+// mkdirFast is mkdirInRoot's common cases, as safe as the walk and a
+// fraction of its cost (the walk reads each component back through
+// procfs): the directory is there (one openat2 in the root), or only its
+// last component is missing and is made in its parent's fd, then opened
+// beneath that fd without following anything. Anything else (a missing
+// parent, a symlink where the last component is, a race) is left to the
+// walk: ok is false.
+func mkdirFast(root *os.File, path string) (*os.File, bool) {
+	f, err := lookupInRoot(root, path, unix.O_DIRECTORY)
+	if err == nil {
+		return f, true
+	}
+	dir, base := filepath.Split(filepath.Clean("/" + path))
+	if !errors.Is(err, unix.ENOENT) || base == "" {
+		return nil, false
+	}
+	parent, err := lookupInRoot(root, dir, unix.O_DIRECTORY)
+	if err != nil {
+		return nil, false
+	}
+	defer parent.Close()
+	if unix.Mkdirat(int(parent.Fd()), base, 0o755) != nil {
+		return nil, false
+	}
+	f, err = openat2(parent, base, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW,
+		unix.RESOLVE_BENEATH|unix.RESOLVE_NO_SYMLINKS|unix.RESOLVE_NO_XDEV)
+	return f, err == nil
 }
 
 // expandDangling finds the first component of path that is a dangling
@@ -197,7 +230,7 @@ func readlinkAt(dir *os.File, base string) (string, error) {
 // inRootPath is where f is, as a path inside root ("/" for root itself),
 // read through the runtime's verified procfs handle.
 func inRootPath(root, f *os.File) (string, error) {
-	rootPath, err := procfs.ProcSelfFdReadlink(root)
+	rootPath, err := rootPathOf(root)
 	if err != nil {
 		return "", err
 	}
@@ -212,6 +245,90 @@ func inRootPath(root, f *os.File) (string, error) {
 		return "", fmt.Errorf("%s resolved outside the container's root (%s)", p, rootPath)
 	}
 	return "/" + strings.TrimPrefix(strings.TrimPrefix(p, rootPath), "/"), nil
+}
+
+// rootPaths remembers where the last root handle is: init resolves every
+// mount target against the same root, and reading the root's own path
+// back through procfs for each of them was half of init's procfs reads
+// (a verified readlink is five syscalls on a locked thread; the check
+// below is two statx). The entry holds its own O_PATH references to that
+// root and to the caller's "/" (a readlink is relative to it: pivot_root,
+// chroot or a setns changes it), so neither inode nor mount can be freed
+// and their numbers reused while the entry lives: a handle with the same
+// mount, device and inode under the same "/" is the same directory. One
+// renamed while init works keeps its key: its targets then read back
+// outside the remembered path and are refused, which fails closed.
+var rootPaths struct {
+	sync.Mutex
+	held, heldSlash *os.File  // the references
+	key, slash      [3]uint64 // mount id, device, inode
+	path            string
+}
+
+func rootPathOf(root *os.File) (string, error) {
+	key, err := statKey(int(root.Fd()), "", unix.AT_EMPTY_PATH)
+	if err != nil {
+		return "", &os.PathError{Op: "statx", Path: root.Name(), Err: err}
+	}
+	slash, err := statKey(unix.AT_FDCWD, "/", 0)
+	if err != nil {
+		return "", &os.PathError{Op: "statx", Path: "/", Err: err}
+	}
+	rootPaths.Lock()
+	defer rootPaths.Unlock()
+	c := &rootPaths
+	if c.held != nil && c.key == key && c.slash == slash {
+		return c.path, nil
+	}
+	p, err := procfs.ProcSelfFdReadlink(root)
+	if err != nil {
+		return "", err
+	}
+	held, err1 := dupPath(root)
+	heldSlash, err2 := openRoot("/")
+	if err1 != nil || err2 != nil {
+		held.Close() // nil-safe
+		heldSlash.Close()
+		return p, nil // not remembered
+	}
+	// Both taken after the statx: check they are what was looked at.
+	k1, err1 := statKey(int(held.Fd()), "", unix.AT_EMPTY_PATH)
+	k2, err2 := statKey(int(heldSlash.Fd()), "", unix.AT_EMPTY_PATH)
+	if err1 != nil || err2 != nil || k1 != key || k2 != slash {
+		held.Close()
+		heldSlash.Close()
+		return p, nil
+	}
+	c.held.Close()
+	c.heldSlash.Close()
+	c.held, c.heldSlash, c.key, c.slash, c.path = held, heldSlash, key, slash, p
+	return p, nil
+}
+
+// forgetRootPath drops the remembered root and its references.
+func forgetRootPath() {
+	rootPaths.Lock()
+	defer rootPaths.Unlock()
+	rootPaths.held.Close()
+	rootPaths.heldSlash.Close()
+	rootPaths.held, rootPaths.heldSlash, rootPaths.path = nil, nil, ""
+}
+
+// dupPath is another close-on-exec fd for what f names.
+func dupPath(f *os.File) (*os.File, error) {
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 3)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), f.Name()), nil
+}
+
+func statKey(dir int, path string, flags int) ([3]uint64, error) {
+	var stx unix.Statx_t
+	if err := unix.Statx(dir, path, flags|unix.AT_SYMLINK_NOFOLLOW, unix.STATX_INO|unix.STATX_MNT_ID, &stx); err != nil {
+		return [3]uint64{}, err
+	}
+	return [3]uint64{stx.Mnt_id, unix.Mkdev(stx.Dev_major, stx.Dev_minor), stx.Ino}, nil
 }
 
 // procFd names an fd for mount(2) through the runtime's own procfs. Only
@@ -234,16 +351,13 @@ var procMountsAllowed = map[string]bool{
 }
 
 // checkProcTarget refuses a mount whose target, as resolved inside the
-// root, is /proc (unless a procfs goes there) or inside it, or on any
+// root (t.at, read back by resolveTarget), is /proc (unless a procfs goes there) or inside it, or on any
 // procfs, except the files runc allows. A volume over /proc/sys/kernel or
 // a destination symlinked into /proc would otherwise change what the
 // container's /proc is.
-func checkProcTarget(root, target *os.File, dest string, isProc func() bool) error {
-	at, err := inRootPath(root, target)
-	if err != nil {
-		return err
-	}
-	magic, err := fstype(target)
+func checkProcTarget(t *mountTarget, dest string, isProc func() bool) error {
+	at := t.at
+	magic, err := fstype(t.f)
 	if err != nil {
 		return err
 	}

@@ -136,7 +136,11 @@ func TestCheckProcTarget(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = checkProcTarget(root, f, c.dest, notProc)
+		at, err := inRootPath(root, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = checkProcTarget(&mountTarget{f: f, at: at}, c.dest, notProc)
 		f.Close()
 		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
 			t.Errorf("%s: got %v, want %q", c.dest, err, c.want)
@@ -175,4 +179,65 @@ func TestMkdirInRootRace(t *testing.T) {
 	}
 	close(stop)
 	<-done
+}
+
+// TestRootPathRemembered: the root's remembered path serves only that
+// root. Another root at the same fd number (its directory made after the
+// first was removed, so the inode number may be reused) reads its own
+// path; a root moved away while it is remembered makes its targets fail,
+// never resolve under the old name; the mkdir fast path makes what the
+// walk would.
+func TestRootPathRemembered(t *testing.T) {
+	defer forgetRootPath()
+	base := t.TempDir()
+	for i := range 5 {
+		dir := filepath.Join(base, "root"+strings.Repeat("x", i))
+		if err := os.MkdirAll(dir+"/etc", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		root, err := openRoot(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := mkdirInRoot(root, "/etc/made")
+		if err != nil {
+			t.Fatal(err)
+		}
+		at, err := inRootPath(root, f)
+		f.Close()
+		if err != nil || at != "/etc/made" {
+			t.Fatalf("root %d: %q, %v; want /etc/made", i, at, err)
+		}
+		if st, err := os.Stat(dir + "/etc/made"); err != nil || !st.IsDir() {
+			t.Fatalf("root %d: the fast path did not make the directory: %v", i, err)
+		}
+		root.Close()
+		if err := os.RemoveAll(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	dir := filepath.Join(base, "moved")
+	if err := os.MkdirAll(dir+"/etc", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	root, err := openRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	f, err := lookupInRoot(root, "/etc", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if at, err := inRootPath(root, f); err != nil || at != "/etc" {
+		t.Fatalf("%q, %v", at, err)
+	}
+	if err := os.Rename(dir, dir+"-elsewhere"); err != nil {
+		t.Fatal(err)
+	}
+	if at, err := inRootPath(root, f); err == nil {
+		t.Fatalf("a moved root's target read back as %q; want an error", at)
+	}
 }
