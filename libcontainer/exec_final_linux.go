@@ -206,21 +206,11 @@ func driveFinal(p *proc, ic *initConfig, mgr cgroups.Manager) error {
 
 // readStepError reads the rest of row F3.
 func readStepError(r io.Reader) (*InitError, error) {
-	var hdr struct {
-		Errno int32
-		N     uint32
-	}
-	if err := binary.Read(r, binary.NativeEndian, &hdr); err != nil {
+	errno, body, err := readErrnoText(r)
+	if err != nil {
 		return nil, fmt.Errorf("final stage: read its error: %w", err)
 	}
-	if hdr.N > 1<<16 {
-		return nil, fmt.Errorf("final stage: error of %d bytes", hdr.N)
-	}
-	body := make([]byte, hdr.N)
-	if _, err := io.ReadFull(r, body); err != nil {
-		return nil, fmt.Errorf("final stage: read its error: %w", err)
-	}
-	return stepErrorOf(hdr.Errno, body), nil
+	return stepErrorOf(errno, body), nil
 }
 
 // stepErrorOf turns row F3's payload ("STEP\0TEXT") and errno into the

@@ -463,18 +463,32 @@ func (p *proc) bootstrap(b *bootstrap) (err error) {
 			p.pid = int(pid)
 			return nil
 		case 'E':
-			var hdr struct {
-				Errno int32
-				N     uint32
-			}
-			if err := binary.Read(f, binary.NativeEndian, &hdr); err != nil {
+			errno, text, err := readErrnoText(f)
+			if text == nil && err != nil {
 				return err
 			}
-			text := make([]byte, hdr.N)
-			io.ReadFull(f, text) //nolint:errcheck // best effort: report what came
-			return p.initErr(bootstrapError(hdr.Errno, string(text)))
+			// a short text is reported as it came
+			return p.initErr(bootstrapError(errno, string(text)))
 		default:
 			return fmt.Errorf("bootstrap: unexpected byte %q", kind[0])
 		}
 	}
+}
+
+// readErrnoText reads the payload of rows 5 and F3: i32 errno, u32 n, then
+// n bytes of text (at most 64 KiB). A short text comes back with its error.
+func readErrnoText(r io.Reader) (int32, []byte, error) {
+	var hdr struct {
+		Errno int32
+		N     uint32
+	}
+	if err := binary.Read(r, binary.NativeEndian, &hdr); err != nil {
+		return 0, nil, err
+	}
+	if hdr.N > 1<<16 {
+		return 0, nil, fmt.Errorf("an error text of %d bytes", hdr.N)
+	}
+	text := make([]byte, hdr.N)
+	n, err := io.ReadFull(r, text)
+	return hdr.Errno, text[:n], err
 }
