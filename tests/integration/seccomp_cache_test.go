@@ -15,6 +15,7 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // The cache of compiled seccomp filters under --root
@@ -296,5 +297,28 @@ func TestSeccompCacheNotify(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("run %d: the agent got nothing", i)
 		}
+	}
+}
+
+// TestRootlessSeccompCache: an ordinary user's containers share a cache
+// in the user's own root ($XDG_RUNTIME_DIR/tekapo), the user's and 0700;
+// the second container is a hit and has the filter.
+func TestRootlessSeccompCache(t *testing.T) {
+	u := newRootlessUser(t)
+	u.ok("spec", "--rootless")
+	u.editConfig(func(c map[string]any) {
+		setArgs("sh", "-c", "grep ^Seccomp /proc/self/status")(c)
+		c["linux"].(map[string]any)["seccomp"] = dockerProfile(t)
+	})
+	for i, want := range []string{"seccomp (compiled, cached)", "seccomp (cache hit)"} {
+		r := u.tekapo("", "--debug", "run", "s"+itoa(i))
+		if r.code != 0 || statusField(r.stdout, "Seccomp") != "2" || !strings.Contains(r.stderr, want) {
+			t.Errorf("run %d: exit %d, want Seccomp 2 and %q:\n%s%s", i, r.code, want, r.stdout, r.stderr)
+		}
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(filepath.Join(u.xdg(), "tekapo", seccompCacheDir), &st); err != nil ||
+		int(st.Uid) != u.uid || st.Mode&0o7777 != 0o700 {
+		t.Errorf("the user's cache: uid %d mode %o (%v), want %d and 0700", st.Uid, st.Mode&0o7777, err, u.uid)
 	}
 }
