@@ -58,6 +58,9 @@ func TestCacheKey(t *testing.T) {
 	if _, err := cacheKey(base(), "k", ""); err == nil {
 		t.Error("a binary without an identity is cached")
 	}
+	if _, err := cacheKey(base(), "", "b"); err == nil {
+		t.Error("a kernel without an identity is cached")
+	}
 }
 
 // TestBinaryID: the test binary's ELF notes are found in its first page,
