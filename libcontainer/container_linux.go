@@ -228,7 +228,7 @@ func startInit(o *CreateOpts, dir *stateDir, mgr cgroups.Manager, rec *recorder)
 		ic.MountFds[i] = o.nextFd(len(extra))
 		extra = append(extra, f)
 	}
-	prog, err := compileSeccomp(cfg.Process.Seccomp)
+	prog, err := compileSeccomp(o.Root, cfg.Process.Seccomp)
 	if err != nil {
 		return nil, err
 	}

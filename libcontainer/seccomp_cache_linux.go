@@ -53,5 +53,5 @@ func (c *Container) execSeccomp(s *specs.LinuxSeccomp) (*seccompProgram, error) 
 			return p, nil
 		}
 	}
-	return compileSeccomp(s)
+	return compileSeccomp(c.Root, s)
 }

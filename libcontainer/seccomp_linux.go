@@ -2,6 +2,7 @@ package libcontainer
 
 import (
 	"fmt"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -12,11 +13,19 @@ import (
 // memory) and loaded by init as raw BPF (init_seccomp_linux.go).
 type seccompProgram = seccomp.Program
 
-func compileSeccomp(s *specs.LinuxSeccomp) (*seccompProgram, error) {
+// root is the runtime's --root: the program comes from its cache of
+// compiled filters when it holds one for s (seccomp/cache.go). With
+// --debug one step line says which: "parent: seccomp (cache hit)".
+func compileSeccomp(root string, s *specs.LinuxSeccomp) (*seccompProgram, error) {
 	if s == nil {
 		return nil, nil
 	}
-	return seccomp.Compile(s)
+	t0 := time.Now()
+	p, how, err := seccomp.CompileCached(root, s)
+	if err == nil && debugOn() {
+		logStep("parent", "seccomp ("+how.String()+")", time.Since(t0))
+	}
+	return p, err
 }
 
 // forwardSeccompFd gives the listener fd to the seccomp agent.

@@ -13,6 +13,7 @@
 // Integration:
 //
 //	parent: p, err := seccomp.Compile(spec.Linux.Seccomp) // nil profile: no seccomp
+//	        (or CompileCached(root, ...): from the cache under --root, cache.go)
 //	init:   runtime.LockOSThread()
 //	        prctl(PR_SET_NO_NEW_PRIVS, 1) // unless the init keeps CAP_SYS_ADMIN
 //	        fd, err := seccomp.Load(p)     // as late as possible before execve

@@ -286,6 +286,10 @@ func (e *engineEnv) cleanMounts(report func(string, ...any)) {
 
 // containerIDRE matches the IDs podman gives containers; other names in a
 // shared runtime root belong to other users of the runtime.
+// seccompCacheDir is the runtime's cache of compiled seccomp filters in
+// its root (tekapo's seccomp.CacheDir).
+const seccompCacheDir = "seccomp:cache"
+
 var containerIDRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // cleanEnginePaths removes host paths the engine created for itself.
@@ -337,13 +341,19 @@ func (e *engineEnv) checkNewEntries(p string, report func(string, ...any)) {
 	}
 }
 
-// removeEmptyTree removes p if it holds only empty directories.
+// removeEmptyTree removes p if it holds only empty directories, or the
+// runtime's seccomp cache (a runtime root made during the run keeps it,
+// libcontainer/seccomp/cache.go: it is no container's state).
 func removeEmptyTree(p string) bool {
 	fi, err := os.Lstat(p)
 	if err != nil || !fi.IsDir() {
 		return false
 	}
 	for _, n := range dirNames(p) {
+		if n == seccompCacheDir {
+			_ = os.RemoveAll(filepath.Join(p, n))
+			continue
+		}
 		if !removeEmptyTree(filepath.Join(p, n)) {
 			return false
 		}

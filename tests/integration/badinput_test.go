@@ -298,7 +298,7 @@ func TestBadInput(t *testing.T) {
 					break
 				}
 			}
-			if ents, _ := os.ReadDir(e.root); c.setup == nil && len(ents) > 0 {
+			if ents := stateEntries(e.root); c.setup == nil && len(ents) > 0 {
 				t.Errorf("state entries left: %d", len(ents))
 			}
 			if d := cgroupDirs(e.cg); c.setup == nil && len(d) > 0 {

@@ -102,7 +102,7 @@ func TestCgroupFrozenRefused(t *testing.T) {
 				t.Errorf("%v in %s: exit %d, %q; want runc's refusal", cmd, c.path, r.code, r.stderr)
 			}
 			t.Logf("%v into frozen %s: refused in %s", cmd, c.path, time.Since(t0))
-			if ents, _ := os.ReadDir(e.root); len(ents) > 0 {
+			if ents := stateEntries(e.root); len(ents) > 0 {
 				t.Errorf("state left after the refusal")
 			}
 		}

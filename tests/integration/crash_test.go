@@ -119,7 +119,7 @@ func (e *env) stateAnswers(id, step string) time.Duration {
 // checkUndone fails unless delete --force left nothing of id.
 func (e *env) checkUndone(id, step, ovDir, veth string, pid int, start uint64) {
 	e.t.Helper()
-	if ents, _ := os.ReadDir(e.root); len(ents) > 0 {
+	if ents := stateEntries(e.root); len(ents) > 0 {
 		e.t.Errorf("%s: state entries left: %d", step, len(ents))
 	}
 	if d := cgroupDirs(e.cg); len(d) > 0 {

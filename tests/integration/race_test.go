@@ -188,7 +188,7 @@ func outcome(r result) string {
 // noneLeft fails if anything of id is left after a race.
 func (e *env) noneLeft(what, id string) {
 	e.t.Helper()
-	if ents, _ := os.ReadDir(e.root); len(ents) > 0 {
+	if ents := stateEntries(e.root); len(ents) > 0 {
 		e.t.Errorf("%s: state entries left", what)
 	}
 	if d := cgroupDirs(e.cg); len(d) > 0 {

@@ -159,7 +159,7 @@ func (u *rlUser) remove() {
 				u.tekapo("", "delete", "--force", id)
 			}
 		}
-		if ents, _ := os.ReadDir(filepath.Join(u.xdg(), "tekapo")); len(ents) > 0 {
+		if ents := stateEntries(filepath.Join(u.xdg(), "tekapo")); len(ents) > 0 {
 			t.Errorf("leak: %d state dirs left", len(ents))
 		}
 	}

@@ -20,7 +20,7 @@ type soakFigures struct {
 }
 
 func (e *env) soakFigures(prefix string) soakFigures {
-	ents, _ := os.ReadDir(e.root)
+	ents := stateEntries(e.root)
 	fds, _ := os.ReadDir("/proc/self/fd")
 	ifs, _ := filepath.Glob("/sys/class/net/" + prefix + "*")
 	return soakFigures{
