@@ -284,12 +284,12 @@ func (e *engineEnv) cleanMounts(report func(string, ...any)) {
 	}
 }
 
-// containerIDRE matches the IDs podman gives containers; other names in a
-// shared runtime root belong to other users of the runtime.
 // seccompCacheDir is the runtime's cache of compiled seccomp filters in
 // its root (tekapo's seccomp.CacheDir).
 const seccompCacheDir = "seccomp:cache"
 
+// containerIDRE matches the IDs podman gives containers; other names in a
+// shared runtime root belong to other users of the runtime.
 var containerIDRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // cleanEnginePaths removes host paths the engine created for itself.
