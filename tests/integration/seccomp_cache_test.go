@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -271,12 +270,7 @@ func TestSeccompCacheProfiles(t *testing.T) {
 // agent still gets the listener fd and answers the container's mkdir.
 func TestSeccompCacheNotify(t *testing.T) {
 	e := newEnv(t)
-	sock := filepath.Join(t.TempDir(), "agent.sock")
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l, sock := agentListener(t)
 	for i, want := range []string{stepCompiled, stepHit} {
 		done := make(chan agentReport, 1)
 		go runNotifyAgent(l, done)

@@ -207,14 +207,21 @@ func TestSeccompNotify(t *testing.T) {
 	})
 }
 
-func seccompNotify(t *testing.T, flags []specs.LinuxSeccompFlag) {
-	e := newEnv(t)
+// agentListener is a seccomp agent's socket, closed when t ends.
+func agentListener(t *testing.T) (*net.UnixListener, string) {
+	t.Helper()
 	sock := filepath.Join(t.TempDir(), "agent.sock")
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	t.Cleanup(func() { l.Close() })
+	return l, sock
+}
+
+func seccompNotify(t *testing.T, flags []specs.LinuxSeccompFlag) {
+	e := newEnv(t)
+	l, sock := agentListener(t)
 	done := make(chan agentReport, 1)
 	go runNotifyAgent(l, done)
 	s := e.spec("notify", "sh", "-c", "mkdir /tmp/d 2>&1; echo mkdir=$?")
