@@ -85,9 +85,43 @@ func openInContainer(path string, flags int) (*os.File, error) {
 // returns a handle to it. A dangling symlink on the way is followed inside
 // the root and its target made, as runc does.
 func mkdirInRoot(root *os.File, path string) (*os.File, error) {
-	if f, ok := mkdirFast(root, path); ok {
+	f, err := lookupInRoot(root, path, unix.O_DIRECTORY)
+	switch {
+	case err == nil:
 		return f, nil
+	case errors.Is(err, unix.ENOENT):
+		return mkdirMissing(root, path)
 	}
+	return mkdirWalk(root, path)
+}
+
+// mkdirMissing makes path, which did not resolve in root (ENOENT). The
+// common case, only its last component missing, is made in its parent's
+// fd and opened beneath that fd without following anything: as safe as
+// the walk and a fraction of its cost (the walk reads each component back
+// through procfs). Anything else (a missing parent, a dangling symlink
+// where the last component is, a race) takes the walk.
+func mkdirMissing(root *os.File, path string) (*os.File, error) {
+	if dir, base := filepath.Split(filepath.Clean("/" + path)); base != "" {
+		if parent, err := lookupInRoot(root, dir, unix.O_DIRECTORY); err == nil {
+			made := unix.Mkdirat(int(parent.Fd()), base, 0o755) == nil
+			var f *os.File
+			if made {
+				f, err = openat2(parent, base, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW,
+					unix.RESOLVE_BENEATH|unix.RESOLVE_NO_SYMLINKS|unix.RESOLVE_NO_XDEV)
+			}
+			parent.Close()
+			if made && err == nil {
+				return f, nil
+			}
+		}
+	}
+	return mkdirWalk(root, path)
+}
+
+// mkdirWalk is pathrs-lite's component-by-component walk, with dangling
+// symlinks on the way expanded inside the root.
+func mkdirWalk(root *os.File, path string) (*os.File, error) {
 	for range 40 {
 		f, err := pathrs.MkdirAllHandle(root, relPath(path), 0o755)
 		if err == nil || !errors.Is(err, unix.ENOTDIR) {
@@ -103,35 +137,6 @@ func mkdirInRoot(root *os.File, path string) (*os.File, error) {
 		path = next
 	}
 	return nil, &os.PathError{Op: "mkdir", Path: path, Err: unix.ELOOP}
-}
-
-// mkdirFast is mkdirInRoot's common cases, as safe as the walk and a
-// fraction of its cost (the walk reads each component back through
-// procfs): the directory is there (one openat2 in the root), or only its
-// last component is missing and is made in its parent's fd, then opened
-// beneath that fd without following anything. Anything else (a missing
-// parent, a symlink where the last component is, a race) is left to the
-// walk: ok is false.
-func mkdirFast(root *os.File, path string) (*os.File, bool) {
-	f, err := lookupInRoot(root, path, unix.O_DIRECTORY)
-	if err == nil {
-		return f, true
-	}
-	dir, base := filepath.Split(filepath.Clean("/" + path))
-	if !errors.Is(err, unix.ENOENT) || base == "" {
-		return nil, false
-	}
-	parent, err := lookupInRoot(root, dir, unix.O_DIRECTORY)
-	if err != nil {
-		return nil, false
-	}
-	defer parent.Close()
-	if unix.Mkdirat(int(parent.Fd()), base, 0o755) != nil {
-		return nil, false
-	}
-	f, err = openat2(parent, base, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW,
-		unix.RESOLVE_BENEATH|unix.RESOLVE_NO_SYMLINKS|unix.RESOLVE_NO_XDEV)
-	return f, err == nil
 }
 
 // expandDangling finds the first component of path that is a dangling
@@ -181,7 +186,7 @@ func targetInRoot(root *os.File, path string, file bool) (*os.File, error) {
 			return f, err
 		}
 		if !file {
-			return mkdirInRoot(root, path)
+			return mkdirMissing(root, path) // the look-up above was mkdirInRoot's
 		}
 		dir, base := filepath.Split(filepath.Clean("/" + path))
 		parent, err := mkdirInRoot(root, dir)
@@ -284,25 +289,21 @@ func rootPathOf(root *os.File) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// The references: a dup of root is what was looked at; "/" is
+	// opened again, and remembered only if it is still what was.
 	held, err1 := dupPath(root)
 	heldSlash, err2 := openRoot("/")
-	if err1 != nil || err2 != nil {
-		held.Close() // nil-safe
-		heldSlash.Close()
-		return p, nil // not remembered
+	if err1 == nil && err2 == nil {
+		if k, err := statKey(int(heldSlash.Fd()), "", unix.AT_EMPTY_PATH); err == nil && k == slash {
+			c.held.Close() // nil-safe
+			c.heldSlash.Close()
+			c.held, c.heldSlash, c.key, c.slash, c.path = held, heldSlash, key, slash, p
+			return p, nil
+		}
 	}
-	// Both taken after the statx: check they are what was looked at.
-	k1, err1 := statKey(int(held.Fd()), "", unix.AT_EMPTY_PATH)
-	k2, err2 := statKey(int(heldSlash.Fd()), "", unix.AT_EMPTY_PATH)
-	if err1 != nil || err2 != nil || k1 != key || k2 != slash {
-		held.Close()
-		heldSlash.Close()
-		return p, nil
-	}
-	c.held.Close()
-	c.heldSlash.Close()
-	c.held, c.heldSlash, c.key, c.slash, c.path = held, heldSlash, key, slash, p
-	return p, nil
+	held.Close()
+	heldSlash.Close()
+	return p, nil // not remembered
 }
 
 // forgetRootPath drops the remembered root and its references.
@@ -351,8 +352,8 @@ var procMountsAllowed = map[string]bool{
 }
 
 // checkProcTarget refuses a mount whose target, as resolved inside the
-// root (t.at, read back by resolveTarget), is /proc (unless a procfs goes there) or inside it, or on any
-// procfs, except the files runc allows. A volume over /proc/sys/kernel or
+// root (t.at, read back by resolveTarget), is /proc (unless a procfs goes
+// there) or inside it, or on any procfs, except the files runc allows. A volume over /proc/sys/kernel or
 // a destination symlinked into /proc would otherwise change what the
 // container's /proc is.
 func checkProcTarget(t *mountTarget, dest string, isProc func() bool) error {
