@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"time"
 
@@ -74,7 +73,19 @@ const (
 	identityFile = "identity.json"
 )
 
-var idRegexp = regexp.MustCompile(`^[\w+\-.]+$`)
+// validIDChars: only letters, digits, '_', '+', '-' and '.' (what the
+// regular expression ^[\w+\-.]+$ accepts; written out because a
+// package-level regexp is compiled at the start of every tekapo process).
+func validIDChars(id string) bool {
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' ||
+			c == '_' || c == '+' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return id != ""
+}
 
 // ValidateID refuses IDs that could escape the state dir or are too long.
 func ValidateID(id string) error {
@@ -83,7 +94,7 @@ func ValidateID(id string) error {
 		return errors.New("container id cannot be empty")
 	case len(id) > 255:
 		return fmt.Errorf("container id is longer than 255 characters")
-	case id == "." || id == ".." || !idRegexp.MatchString(id):
+	case id == "." || id == ".." || !validIDChars(id):
 		return fmt.Errorf("invalid container id %q: only letters, digits, '_', '+', '-' and '.' are allowed", id)
 	}
 	return nil

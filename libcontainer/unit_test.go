@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,6 +25,24 @@ func TestValidateID(t *testing.T) {
 	for _, id := range []string{"", ".", "..", "a/b", "../x", "a b", "a\x00b", strings.Repeat("x", 256), "ä"} {
 		if err := ValidateID(id); err == nil {
 			t.Errorf("%q accepted", id)
+		}
+	}
+}
+
+// TestValidIDChars: validIDChars is the expression ^[\w+\-.]+$ it
+// replaced, on every byte alone and in two-byte ids.
+func TestValidIDChars(t *testing.T) {
+	re := regexp.MustCompile(`^[\w+\-.]+$`)
+	for _, id := range []string{"", "a", "ab", "A-Z_0+9.", "a b", "ä", "a\x00", "a/b"} {
+		if got, want := validIDChars(id), re.MatchString(id); got != want {
+			t.Errorf("%q: validIDChars %v, the expression %v", id, got, want)
+		}
+	}
+	for c := 0; c < 256; c++ {
+		for _, id := range []string{string([]byte{byte(c)}), "a" + string([]byte{byte(c)})} {
+			if got, want := validIDChars(id), re.MatchString(id); got != want {
+				t.Errorf("%q: validIDChars %v, the expression %v", id, got, want)
+			}
 		}
 	}
 }
