@@ -49,6 +49,12 @@ func checkCalls(t *testing.T, f *fakeSys, want []string) {
 	if strings.Join(f.calls, "\n") != strings.Join(want, "\n") {
 		t.Errorf("calls:\n\t%s\nwant:\n\t%s", strings.Join(f.calls, "\n\t"), strings.Join(want, "\n\t"))
 	}
+	checkInRoot(t, f)
+}
+
+// checkInRoot: no call changed anything outside the root.
+func checkInRoot(t *testing.T, f *fakeSys) {
+	t.Helper()
 	for i, at := range f.targets {
 		if strings.HasPrefix(at, "HOST:") {
 			t.Errorf("a call acts outside the root: %s", f.calls[i])
@@ -221,4 +227,54 @@ func mountInRootOnly(root *os.File, ic *initConfig) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// The "cgroup" mount on a v1 host: a tmpfs, then each hierarchy's
+// directory bound on a directory made in it, in name order, with the
+// mount's flags (read-only); then the tmpfs is made read-only.
+func TestRootfsMountPlanCgroupV1(t *testing.T) {
+	spec := specconv.Example()
+	var mounts []specs.Mount
+	for _, m := range spec.Mounts {
+		if m.Type == "cgroup" || m.Destination == "/sys" {
+			mounts = append(mounts, m)
+		}
+	}
+	spec.Mounts = mounts
+	ic, root, rootDir := planConfig(t, spec, false)
+	memory, cpu := t.TempDir(), t.TempDir()
+	ic.CgroupPaths = map[string]string{"memory": memory, "cpu,cpuacct": cpu}
+	fake := useFakeSys(t, rootDir)
+	fake.alias(memory, "<memory>")
+	fake.alias(cpu, "<cpu>")
+	if _, err := mountAll(initSock{}, root, ic); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`mount sysfs on /sys type "sysfs" [ro,nosuid,nodev,noexec] ""`,
+		`mount tmpfs on /sys/fs/cgroup type "tmpfs" [nosuid,nodev,noexec,relatime] "mode=755"`,
+		`open_tree <cpu>`,
+		`mount_setattr clone(<cpu>) set=ro,nosuid,nodev,noexec clr=noatime,strictatime,nosymfollow,0x40`,
+		`move_mount clone(<cpu>) to /sys/fs/cgroup/cpu,cpuacct`,
+		`open_tree <memory>`,
+		`mount_setattr clone(<memory>) set=ro,nosuid,nodev,noexec clr=noatime,strictatime,nosymfollow,0x40`,
+		`move_mount clone(<memory>) to /sys/fs/cgroup/memory`,
+		`mount  on /sys/fs/cgroup type "" [ro,nosuid,nodev,noexec,remount,bind,relatime] ""`,
+	}
+	// (Then /dev's nodes, as in every plan: no /dev mount here.)
+	if len(fake.calls) < len(want) || strings.Join(fake.calls[:len(want)], "\n") != strings.Join(want, "\n") {
+		t.Errorf("calls:\n\t%s\nwant first:\n\t%s", strings.Join(fake.calls, "\n\t"), strings.Join(want, "\n\t"))
+	}
+	checkInRoot(t, fake)
+	for _, name := range []string{"memory", "cpu,cpuacct"} {
+		if st, err := os.Lstat(filepath.Join(rootDir, "sys/fs/cgroup", name)); err != nil || !st.IsDir() {
+			t.Errorf("target of %s: %v %v", name, st, err)
+		}
+	}
+	// A hierarchy name that would leave the tmpfs is refused.
+	ic.CgroupPaths = map[string]string{"../x": memory}
+	fake.calls, fake.targets = nil, nil
+	if _, err := mountAll(initSock{}, root, ic); err == nil || !strings.Contains(err.Error(), `bad cgroup hierarchy name "../x"`) {
+		t.Fatalf("hierarchy ../x: %v", err)
+	}
 }
