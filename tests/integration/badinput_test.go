@@ -287,16 +287,17 @@ func TestBadInput(t *testing.T) {
 					args[i] = id
 				}
 			}
-			for _, format := range []string{"text", "json"} {
+			formats := logFormats()
+			if c.name == "log-format" {
+				formats = []string{"text"} // the format itself is the bad input
+			}
+			for _, format := range formats {
 				all := append(append([]string{"--log-format", format}, global...), args...)
 				if format == "text" && len(global) > 0 && global[0] == "--log-format" {
 					all = append(global, args...)
 				}
 				r := e.tekapo(all...)
 				e.checkBad(c, format, r)
-				if c.name == "log-format" {
-					break
-				}
 			}
 			if ents := stateEntries(e.root); c.setup == nil && len(ents) > 0 {
 				t.Errorf("state entries left: %d", len(ents))
@@ -309,7 +310,19 @@ func TestBadInput(t *testing.T) {
 			}
 		})
 	}
-	t.Logf("bad inputs: %d, each in text and JSON logs", len(cases))
+	t.Logf("bad inputs: %d, each with --log-format %s", len(cases), strings.Join(logFormats(), " and "))
+}
+
+// logFormats are the --log-format values each bad input runs with: both
+// on the host; in the VM lane (TEKAPO_ROUNDS set, see rounds) JSON only,
+// which is where engines look: what the lane checks is that every case
+// fails and leaves nothing behind on pure cgroup v2, and the text form of
+// a message is the same whatever the cgroup layout.
+func logFormats() []string {
+	if os.Getenv("TEKAPO_ROUNDS") != "" {
+		return []string{"json"}
+	}
+	return []string{"text", "json"}
 }
 
 // checkBad wants a non-zero exit and one error line holding want.

@@ -375,3 +375,14 @@ func alive(pid int) bool {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// rounds is how many times a race loop goes round: n, or TEKAPO_ROUNDS
+// when that is smaller. The VM lane (Makefile, v2lane) sets it: its CPU is
+// emulated, each tekapo call there takes 20-30 times as long as on the
+// host, and the host runs the full count of every loop.
+func rounds(n int) int {
+	if v, err := strconv.Atoi(os.Getenv("TEKAPO_ROUNDS")); err == nil && v > 0 && v < n {
+		return v
+	}
+	return n
+}

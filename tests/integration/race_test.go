@@ -104,7 +104,7 @@ func TestRaceCreateSameID(t *testing.T) {
 
 func TestRaceLifecycles(t *testing.T) {
 	e := newEnv(t)
-	const n = 50
+	n := rounds(50)
 	bundles := make([]string, n)
 	for i := range bundles {
 		id := fmt.Sprintf("lc%d", i)
@@ -126,7 +126,7 @@ func TestRaceLifecycles(t *testing.T) {
 func TestRaceDeleteStartKill(t *testing.T) {
 	e := newEnv(t)
 	e.write(e.spec("rc", "sleep", "1000"))
-	const n = 50
+	n := rounds(50)
 	starts, kills := map[string]int{}, map[string]int{}
 	for i := 0; i < n; i++ {
 		// delete --force racing start.
