@@ -23,6 +23,7 @@ package libcontainer
 // | init:ready           | heard "ready" (create: init waits for start; run: it execs)  |
 // | create:saved         | saved the finished state, before the pid file                |
 // | run:started          | run: the container runs; before waiting for it               |
+// | run:exited           | run: its process ended; before the delete (signals test)     |
 // | start:signalled      | start: told init to go, before removing the start socket     |
 // | exec:spawned         | exec: forked the process                                     |
 // | exec:cgroup-joined   | exec: moved it into the container's cgroups                  |

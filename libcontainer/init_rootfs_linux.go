@@ -269,11 +269,10 @@ func mountInRoot(root *os.File, m *configs.Mount, ic *initConfig) error {
 	}
 	var src *os.File
 	if m.IsBind() {
-		fd, err := unix.Open(m.Source, unix.O_PATH|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return fmt.Errorf("bind mount source %s: %w", m.Source, &os.PathError{Op: "open", Path: m.Source, Err: err})
+		var err error
+		if src, err = openBindSource(m.Source); err != nil {
+			return err
 		}
-		src = os.NewFile(uintptr(fd), m.Source)
 		defer src.Close()
 	}
 	file := false
@@ -458,17 +457,12 @@ func bindHierarchy(top *os.File, at, name string, sub *configs.Mount) error {
 	if name == "" || name == "." || name == ".." || strings.ContainsRune(name, '/') {
 		return fmt.Errorf("mount %s: bad cgroup hierarchy name %q", sub.Destination, name)
 	}
-	fd, err := unix.Open(sub.Source, unix.O_PATH|unix.O_CLOEXEC, 0)
+	src, err := openBindSource(sub.Source)
 	if err != nil {
-		return fmt.Errorf("bind mount source %s: %w", sub.Source, &os.PathError{Op: "open", Path: sub.Source, Err: err})
+		return err
 	}
-	src := os.NewFile(uintptr(fd), sub.Source)
 	defer src.Close()
-	if err := unix.Mkdirat(int(top.Fd()), name, 0o755); err != nil {
-		return fmt.Errorf("mount %s: %w", sub.Destination, &os.PathError{Op: "mkdir", Path: sub.Destination, Err: err})
-	}
-	dir, err := openat2(top, name, unix.O_PATH|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_DIRECTORY,
-		unix.RESOLVE_BENEATH|unix.RESOLVE_NO_SYMLINKS|unix.RESOLVE_NO_XDEV)
+	dir, err := makeDirIn(top, name)
 	if err != nil {
 		return fmt.Errorf("mount %s: %w", sub.Destination, err)
 	}
@@ -481,6 +475,16 @@ func bindHierarchy(top *os.File, at, name string, sub *configs.Mount) error {
 		return fmt.Errorf("mount %s (%s) on %s: %w", sub.Source, sub.Device, sub.Destination, err)
 	}
 	return nil
+}
+
+// openBindSource opens a bind mount's source, a host path (before
+// pivot_root), as O_PATH.
+func openBindSource(path string) (*os.File, error) {
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("bind mount source %s: %w", path, &os.PathError{Op: "open", Path: path, Err: err})
+	}
+	return os.NewFile(uintptr(fd), path), nil
 }
 
 // openHost opens a host path for binding (nil if it cannot be opened:

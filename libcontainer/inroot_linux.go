@@ -104,19 +104,25 @@ func mkdirInRoot(root *os.File, path string) (*os.File, error) {
 func mkdirMissing(root *os.File, path string) (*os.File, error) {
 	if dir, base := filepath.Split(filepath.Clean("/" + path)); base != "" {
 		if parent, err := lookupInRoot(root, dir, unix.O_DIRECTORY); err == nil {
-			made := unix.Mkdirat(int(parent.Fd()), base, 0o755) == nil
-			var f *os.File
-			if made {
-				f, err = openat2(parent, base, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW,
-					unix.RESOLVE_BENEATH|unix.RESOLVE_NO_SYMLINKS|unix.RESOLVE_NO_XDEV)
-			}
+			f, err := makeDirIn(parent, base)
 			parent.Close()
-			if made && err == nil {
+			if err == nil {
 				return f, nil
 			}
 		}
 	}
 	return mkdirWalk(root, path)
+}
+
+// makeDirIn makes directory base in dir and opens it beneath dir without
+// following anything (no symlink, no other mount): the directory just made,
+// or an error. base is one name.
+func makeDirIn(dir *os.File, base string) (*os.File, error) {
+	if err := unix.Mkdirat(int(dir.Fd()), base, 0o755); err != nil {
+		return nil, &os.PathError{Op: "mkdir", Path: base, Err: err}
+	}
+	return openat2(dir, base, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW,
+		unix.RESOLVE_BENEATH|unix.RESOLVE_NO_SYMLINKS|unix.RESOLVE_NO_XDEV)
 }
 
 // mkdirWalk is pathrs-lite's component-by-component walk, with dangling
